@@ -1,0 +1,75 @@
+package auth
+
+import "time"
+
+// Session is one login: a family of refresh tokens, each used up when it is
+// rotated. Every access token carries the id of its session, so ending a
+// session ends its access tokens too.
+type Session struct {
+	ID          string
+	UserID      string
+	CreatedAt   time.Time
+	RefreshedAt time.Time
+	ExpiresAt   time.Time // moves forward on every refresh
+	RevokedAt   time.Time // zero while the session is live
+	UserAgent   string
+	IP          string
+}
+
+// Live reports whether the session can still be refreshed at now.
+func (s Session) Live(now time.Time) bool {
+	return s.RevokedAt.IsZero() && now.Before(s.ExpiresAt)
+}
+
+// RotateOutcome says what a presented refresh token turned out to be.
+type RotateOutcome int
+
+// The outcomes of a rotation.
+const (
+	// Rotated: the token was the live one; it is now used up and the new one
+	// replaces it.
+	Rotated RotateOutcome = iota + 1
+	// Grace: the token was used up less than the reuse interval ago (two tabs
+	// refreshing at once); the new token joins the same session.
+	Grace
+	// Reused: the token was used up earlier than that. It was stolen or
+	// replayed: the whole session has been revoked.
+	Reused
+)
+
+func (o RotateOutcome) String() string {
+	switch o {
+	case Rotated:
+		return "rotated"
+	case Grace:
+		return "grace"
+	case Reused:
+		return "reused"
+	}
+	return "unknown"
+}
+
+// Rotation asks the store to use up one refresh token and issue the next.
+type Rotation struct {
+	PresentedHash string        // hash of the token the client presented
+	NewHash       string        // hash of the token that replaces it
+	Now           time.Time     // the time of the request
+	SessionTTL    time.Duration // the session's new lifetime from Now
+	ReuseInterval time.Duration // grace window for a just-used token
+	RevokeUntil   time.Time     // expiry of the revocation recorded on reuse
+}
+
+// RotationResult is what a rotation did.
+type RotationResult struct {
+	Outcome     RotateOutcome
+	Session     Session
+	User        User
+	Revocations []Revocation // set when Outcome is Reused
+}
+
+// SessionFilter selects sessions to revoke. UserID or SessionID must be set.
+type SessionFilter struct {
+	UserID          string // all live sessions of this user
+	SessionID       string // this session only
+	ExceptSessionID string // leave this one alone
+}

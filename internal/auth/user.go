@@ -1,0 +1,97 @@
+package auth
+
+import (
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/cases"
+	"golang.org/x/text/unicode/norm"
+)
+
+// Role names a user's role. Gatehouse knows two; roles are plain strings so
+// that deployments may add their own.
+type Role string
+
+// The built-in roles.
+const (
+	RoleAdmin Role = "admin"
+	RoleUser  Role = "user"
+)
+
+// User is an account that can log in.
+type User struct {
+	ID           string
+	Username     string // as the user typed it at creation, NFKC-normalized
+	Role         Role
+	Active       bool
+	PasswordHash string // PHC string (argon2id) or a bcrypt hash
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// UserUpdate lists the fields of a user to change; nil means unchanged.
+type UserUpdate struct {
+	Role         *Role
+	Active       *bool
+	PasswordHash *string
+}
+
+// Empty reports whether the update changes nothing.
+func (u UserUpdate) Empty() bool {
+	return u.Role == nil && u.Active == nil && u.PasswordHash == nil
+}
+
+// MaxUsernameLen is the longest username, in characters.
+const MaxUsernameLen = 64
+
+var folder = cases.Fold()
+
+// NormalizeUsername returns the NFKC form of name, which is how it is stored
+// and shown.
+func NormalizeUsername(name string) string {
+	return norm.NFKC.String(name)
+}
+
+// UsernameKey returns the form under which usernames are compared and kept
+// unique: NFKC-normalized and case-folded.
+func UsernameKey(name string) string {
+	return norm.NFKC.String(folder.String(norm.NFKC.String(name)))
+}
+
+// ValidateUsername checks the signup rule of the contract: 1–64 characters,
+// each a letter, a digit or one of "._-@". It checks the normalized form.
+func ValidateUsername(name string) error {
+	name = NormalizeUsername(name)
+	n := utf8.RuneCountInString(name)
+	if n < 1 || n > MaxUsernameLen {
+		return Errorf(EInvalid, "username must be 1 to %d characters", MaxUsernameLen)
+	}
+	for _, r := range name {
+		if !usernameRune(r) {
+			return Errorf(EInvalid, "username may contain only letters, digits and . _ - @")
+		}
+	}
+	return nil
+}
+
+func usernameRune(r rune) bool {
+	if strings.ContainsRune("._-@", r) {
+		return true
+	}
+	return unicode.IsLetter(r) || unicode.IsDigit(r)
+}
+
+// ValidateRole checks that a role is a non-empty lower-case word.
+func ValidateRole(r Role) error {
+	if r == "" || len(r) > 32 {
+		return Errorf(EInvalid, "role must be 1 to 32 characters")
+	}
+	for _, c := range r {
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '_' && c != '-' {
+			return Errorf(EInvalid, "role may contain only a-z, 0-9, _ and -")
+		}
+	}
+	return nil
+}
