@@ -3,6 +3,7 @@ package auth
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Code classifies an Error. The HTTP layer maps each code to one status in
@@ -20,6 +21,7 @@ const (
 	EInactive        Code = "inactive"        // right password, disabled user (400)
 	EUnavailable     Code = "unavailable"     // a dependency or capacity is missing; try again (503)
 	ETooMany         Code = "too_many"        // throttled (429)
+	ETooLarge        Code = "too_large"       // the request body is over the limit (413)
 	EInternal        Code = "internal"        // a bug or an unexpected failure (500)
 )
 
@@ -29,6 +31,9 @@ type Error struct {
 	Code    Code
 	Message string
 	Err     error
+	// RetryAfter, when set on EUnavailable or ETooMany, tells the client
+	// when to try again.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {

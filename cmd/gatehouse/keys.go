@@ -1,0 +1,78 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/app"
+)
+
+const keysUsage = `Usage: gatehouse keys SUBCOMMAND [flags]
+
+Subcommands:
+  list     list the published signing keys and their states
+  rotate   make a new key; it is published now and signs after the publish
+           delay (GATEHOUSE_KEY_PUBLISH_DELAY), and the current key stays
+           published until every token it signed has expired
+`
+
+func runKeys(ctx context.Context, env *cliEnv, args []string) error {
+	if len(args) == 0 || isHelp(args[0]) {
+		fmt.Fprint(env.stderr, keysUsage)
+		if len(args) == 0 {
+			return errUsage
+		}
+		return nil
+	}
+	switch args[0] {
+	case "list":
+		return keysList(ctx, env, args[1:])
+	case "rotate":
+		return keysRotate(ctx, env, args[1:])
+	}
+	fmt.Fprintf(env.stderr, "gatehouse keys: unknown subcommand %q\n\n%s", args[0], keysUsage)
+	return errUsage
+}
+
+func keysList(ctx context.Context, env *cliEnv, args []string) error {
+	cfg, _, err := loadConfig(env, "keys list", "", "List the signing keys: next (published, not signing yet), current, retired (published until its tokens expire).", 0, args, nil)
+	if err != nil {
+		return err
+	}
+	return withApp(ctx, env, cfg, func(a *app.App) error {
+		if a.Keys.Symmetric() {
+			fmt.Fprintln(env.stdout, "HS256: tokens are signed with JWT_SECRET_KEY; no keys are stored or published")
+			return nil
+		}
+		tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "KID\tALG\tSTATE\tCREATED\tSIGNS FROM\tPUBLISHED UNTIL")
+		for _, k := range a.Keys.List() {
+			until := "-"
+			if !k.ExpiresAt.IsZero() {
+				until = stamp(k.ExpiresAt)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Algorithm, k.State, stamp(k.CreatedAt), stamp(k.ActivatesAt), until)
+		}
+		return tw.Flush()
+	})
+}
+
+func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+func keysRotate(ctx context.Context, env *cliEnv, args []string) error {
+	cfg, _, err := loadConfig(env, "keys rotate", "", "Make a new signing key. It is published at once and signs after the publish delay; the current key stays published until its tokens expire.", 0, args, nil)
+	if err != nil {
+		return err
+	}
+	return withApp(ctx, env, cfg, func(a *app.App) error {
+		k, err := a.Keys.Rotate(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(env.stdout, "new %s key %s published; it signs from %s (in %s)\n",
+			k.Algorithm, k.ID, stamp(k.ActivatesAt), time.Until(k.ActivatesAt).Round(time.Second))
+		return nil
+	})
+}

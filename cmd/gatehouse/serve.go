@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/app"
+	"github.com/gatehouse/gatehouse/internal/config"
+)
+
+func runServe(ctx context.Context, env *cliEnv, args []string) error {
+	fs := newFlagSet(env, "serve", "", "Run the HTTP server until SIGINT or SIGTERM, then shut down gracefully.")
+	l := config.NewLoader(env.getenv)
+	l.StoreFlags(fs)
+	l.TokenFlags(fs)
+	l.ServeFlags(fs)
+	demo := fs.Bool("demo", false, "create the demo users alice/secret123 (admin) and bob/password456 (user) if missing")
+	rest, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(fs, rest, 0); err != nil {
+		return err
+	}
+	cfg, err := l.Load()
+	if err != nil {
+		return err
+	}
+	return serve(ctx, env, cfg, *demo)
+}
+
+func serve(ctx context.Context, env *cliEnv, cfg config.Config, demo bool) error {
+	started := time.Now()
+	log := newLogger(env.stderr, cfg.LogFormat)
+	a, err := app.Open(ctx, cfg, log, app.Options{})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if demo {
+		if err := a.CreateDemoUsers(ctx); err != nil {
+			return err
+		}
+		warnDemo(env)
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w (set GATEHOUSE_ADDR or --addr to another address)", cfg.Addr, err)
+	}
+	bg, stopBackground := context.WithCancel(context.Background())
+	defer stopBackground()
+	a.RunBackground(bg)
+	srv := newHTTPServer(a)
+	log.Info("gatehouse listening", "url", "http://"+ln.Addr().String(), "issuer", cfg.Issuer,
+		"alg", cfg.SigningAlg, "database", redactURL(cfg.DatabaseURL), "startup", time.Since(started).Round(time.Millisecond))
+	return serveUntilDone(ctx, srv, ln, log)
+}
+
+func newHTTPServer(a *app.App) *http.Server {
+	return &http.Server{
+		Handler:           a.Handler(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+}
+
+// serveUntilDone serves until ctx ends, then lets in-flight requests finish.
+func serveUntilDone(ctx context.Context, srv *http.Server, ln net.Listener, log *slog.Logger) error {
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing in-flight requests")
+	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func warnDemo(env *cliEnv) {
+	fmt.Fprint(env.stderr, `
+################################################################################
+#  WARNING: DEMO MODE. The demo users exist with well-known passwords:         #
+#    alice / secret123   (role admin)                                          #
+#    bob   / password456 (role user)                                           #
+#  Anyone who can reach this server can log in as them. Never use --demo in    #
+#  production; delete them with: gatehouse user delete alice                   #
+################################################################################
+
+`)
+}

@@ -1,0 +1,175 @@
+// Package app wires Gatehouse's parts together over one database: the
+// store, keys, denylist, password hasher, verifier, services and the HTTP
+// handler. The command line and the end-to-end tests both start from here.
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/accounts"
+	"github.com/gatehouse/gatehouse/internal/auth"
+	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/keys"
+	"github.com/gatehouse/gatehouse/internal/password"
+	"github.com/gatehouse/gatehouse/internal/revocation"
+	"github.com/gatehouse/gatehouse/internal/server"
+	"github.com/gatehouse/gatehouse/internal/sessions"
+	"github.com/gatehouse/gatehouse/internal/sqlstore"
+	"github.com/gatehouse/gatehouse/verify"
+)
+
+// App is every part of Gatehouse.
+type App struct {
+	Config   config.Config
+	Log      *slog.Logger
+	Store    *sqlstore.Store
+	Keys     *keys.Manager
+	Revoked  *revocation.Set
+	Poller   *revocation.Poller
+	Hasher   *password.Hasher
+	Verifier *verify.Verifier
+	Sessions *sessions.Service
+	Accounts *accounts.Service
+}
+
+// Options adjust what Open builds; the zero value is production.
+type Options struct {
+	// PasswordParams replaces the argon2id parameters (tests use cheap ones).
+	PasswordParams *password.Params
+}
+
+// OpenStore opens and migrates the database.
+func OpenStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*sqlstore.Store, error) {
+	st, err := sqlstore.Open(ctx, cfg.DatabaseURL, sqlstore.Options{Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	if err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("migrate database: %w", err)
+	}
+	return st, nil
+}
+
+// Open opens the database, loads the keys and the denylist, and builds the
+// services. Close it when done.
+func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) (*App, error) {
+	st, err := OpenStore(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{Config: cfg, Log: log, Store: st}
+	if err := a.init(ctx, opt); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *App) init(ctx context.Context, opt Options) error {
+	cfg := a.Config
+	a.Keys = keys.New(keys.Options{
+		Algorithm: cfg.SigningAlg, Secret: []byte(cfg.JWTSecret), Store: a.Store,
+		AccessTTL: cfg.AccessTTL, PublishDelay: cfg.KeyPublishDelay, Log: a.Log,
+	})
+	if err := a.Keys.Init(ctx); err != nil {
+		return err
+	}
+	a.Revoked = revocation.NewSet(nil)
+	a.Poller = &revocation.Poller{Set: a.Revoked, Source: a.Store, Interval: time.Second, Log: a.Log}
+	if err := a.Poller.Load(ctx); err != nil {
+		return err
+	}
+	params := password.DefaultParams
+	if opt.PasswordParams != nil {
+		params = *opt.PasswordParams
+	}
+	hasher, err := password.New(params, 0, cfg.LoginWait)
+	if err != nil {
+		return err
+	}
+	a.Hasher = hasher
+	a.Verifier, err = verify.New(ctx, verify.Config{
+		Issuer: cfg.Issuer, Audience: cfg.Audience, Algorithms: a.Keys.Algorithms(),
+		KeySet: a.Keys, Leeway: 30 * time.Second, Revocations: a.Revoked,
+	})
+	if err != nil {
+		return err
+	}
+	a.Sessions = sessions.New(sessions.Config{
+		Store: a.Store, Passwords: a.Hasher, Keys: a.Keys, Verifier: a.Verifier, Revocations: a.Revoked,
+		Issuer: cfg.Issuer, Audience: cfg.Audience, AccessTTL: cfg.AccessTTL, RefreshTTL: cfg.RefreshTTL,
+		ReuseInterval: cfg.ReuseInterval, Log: a.Log,
+	})
+	a.Accounts = &accounts.Service{Store: a.Store, Passwords: a.Hasher, Revocations: a.Revoked, AccessTTL: cfg.AccessTTL, Now: time.Now}
+	return nil
+}
+
+// Close releases the database.
+func (a *App) Close() error { return a.Store.Close() }
+
+// Handler returns the HTTP API.
+func (a *App) Handler() http.Handler {
+	return server.New(server.Config{
+		Sessions: a.Sessions, Accounts: a.Accounts, Keys: a.Keys, Verifier: a.Verifier,
+		Checks: []server.Check{{Name: "database", Ping: a.Store.Ping}}, Issuer: a.Config.Issuer,
+		SignupOpen: a.Config.Signup == "open", Log: a.Log,
+	})
+}
+
+// RunBackground starts the loops that keep this process in step with the
+// database, until ctx ends: keys, revocations, and pruning of expired rows.
+func (a *App) RunBackground(ctx context.Context) {
+	go a.Keys.Run(ctx, 10*time.Second)
+	go a.Poller.Run(ctx)
+	go a.prune(ctx, 10*time.Minute)
+}
+
+func (a *App) prune(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := a.Store.Prune(ctx, time.Now()); err != nil {
+				a.Log.Warn("pruning expired rows failed", "err", err)
+			} else if n > 0 {
+				a.Log.Info("pruned expired rows", "rows", n)
+			}
+		}
+	}
+}
+
+// DemoUsers are the tutorial's accounts, created by serve --demo.
+var DemoUsers = []struct {
+	Name, Password string
+	Role           auth.Role
+}{
+	{"alice", "secret123", auth.RoleAdmin},
+	{"bob", "password456", auth.RoleUser},
+}
+
+// CreateDemoUsers adds the demo users that do not exist yet. They bypass
+// the password policy: their passwords are the tutorial's.
+func (a *App) CreateDemoUsers(ctx context.Context) error {
+	for _, d := range DemoUsers {
+		if _, err := a.Store.UserByName(ctx, d.Name); err == nil {
+			continue
+		}
+		hash, err := a.Hasher.Hash(ctx, d.Password)
+		if err != nil {
+			return err
+		}
+		u := auth.User{Username: d.Name, Role: d.Role, Active: true, PasswordHash: hash}
+		if err := a.Store.CreateUser(ctx, &u); err != nil && auth.ErrorCode(err) != auth.EConflict {
+			return fmt.Errorf("create demo user %s: %w", d.Name, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,232 @@
+// Package config reads Gatehouse's settings from the environment and from
+// command-line flags (flags win), and refuses a bad setting at start with
+// one line that names the variable and the fix.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Config is every setting of the server and the CLI.
+type Config struct {
+	Addr          string
+	DatabaseURL   string
+	RedisURL      string
+	Issuer        string
+	Audience      string
+	SigningAlg    string
+	JWTSecret     string
+	AccessTTL     time.Duration
+	RefreshTTL    time.Duration
+	ReuseInterval time.Duration
+	Signup        string // "open" or "closed"
+	LogFormat     string // "text" or "json"
+
+	// KeyPublishDelay is how long a new signing key is published in the
+	// JWKS before it signs, so that verifiers' caches pick it up first.
+	KeyPublishDelay time.Duration
+	// LoginWait is how long a login may wait for a password-hashing slot
+	// before it is refused with 503.
+	LoginWait time.Duration
+}
+
+// Defaults returns the built-in settings.
+func Defaults() Config {
+	return Config{
+		Addr:            "127.0.0.1:8000",
+		DatabaseURL:     "sqlite:gatehouse.db",
+		SigningAlg:      "ES256",
+		AccessTTL:       30 * time.Minute,
+		RefreshTTL:      168 * time.Hour,
+		ReuseInterval:   10 * time.Second,
+		Signup:          "closed",
+		LogFormat:       "text",
+		KeyPublishDelay: 5 * time.Minute,
+		LoginWait:       250 * time.Millisecond,
+	}
+}
+
+// Loader binds a Config to the environment and to a FlagSet.
+type Loader struct {
+	cfg    Config
+	getenv func(string) string
+	algSet bool // GATEHOUSE_SIGNING_ALG or --signing-alg given
+	errs   []error
+}
+
+// NewLoader starts from Defaults and the environment (read through getenv,
+// usually os.Getenv). Bad environment values are reported by Load.
+func NewLoader(getenv func(string) string) *Loader {
+	l := &Loader{cfg: Defaults(), getenv: getenv}
+	l.str("GATEHOUSE_ADDR", &l.cfg.Addr)
+	l.str("GATEHOUSE_DATABASE_URL", &l.cfg.DatabaseURL)
+	l.str("GATEHOUSE_REDIS_URL", &l.cfg.RedisURL)
+	l.str("GATEHOUSE_ISSUER", &l.cfg.Issuer)
+	l.str("GATEHOUSE_AUDIENCE", &l.cfg.Audience)
+	l.algSet = l.str("GATEHOUSE_SIGNING_ALG", &l.cfg.SigningAlg)
+	l.str("JWT_SECRET_KEY", &l.cfg.JWTSecret)
+	l.dur("GATEHOUSE_ACCESS_TTL", &l.cfg.AccessTTL)
+	l.dur("GATEHOUSE_REFRESH_TTL", &l.cfg.RefreshTTL)
+	l.dur("GATEHOUSE_REFRESH_REUSE_INTERVAL", &l.cfg.ReuseInterval)
+	l.str("GATEHOUSE_SIGNUP", &l.cfg.Signup)
+	l.str("GATEHOUSE_LOG_FORMAT", &l.cfg.LogFormat)
+	l.dur("GATEHOUSE_KEY_PUBLISH_DELAY", &l.cfg.KeyPublishDelay)
+	l.dur("GATEHOUSE_LOGIN_WAIT", &l.cfg.LoginWait)
+	return l
+}
+
+func (l *Loader) str(name string, dst *string) bool {
+	v, ok := l.lookup(name)
+	if ok {
+		*dst = v
+	}
+	return ok
+}
+
+func (l *Loader) dur(name string, dst *time.Duration) {
+	v, ok := l.lookup(name)
+	if !ok {
+		return
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		l.errs = append(l.errs, fmt.Errorf("%s=%q is not a duration: use Go duration syntax such as 30m, 168h or 10s", name, v))
+		return
+	}
+	*dst = d
+}
+
+func (l *Loader) lookup(name string) (string, bool) {
+	v := strings.TrimSpace(l.getenv(name))
+	return v, v != ""
+}
+
+// StoreFlags registers the flags that every command touching the database
+// needs.
+func (l *Loader) StoreFlags(fs *flag.FlagSet) {
+	fs.StringVar(&l.cfg.DatabaseURL, "database-url", l.cfg.DatabaseURL, "`URL` of the database: sqlite:PATH or postgres://… (GATEHOUSE_DATABASE_URL)")
+	fs.StringVar(&l.cfg.RedisURL, "redis-url", l.cfg.RedisURL, "`URL` of Redis for shared revocations, redis://… (GATEHOUSE_REDIS_URL)")
+	fs.StringVar(&l.cfg.LogFormat, "log-format", l.cfg.LogFormat, "log format: text or json (GATEHOUSE_LOG_FORMAT)")
+}
+
+// TokenFlags registers the flags that define tokens and keys.
+func (l *Loader) TokenFlags(fs *flag.FlagSet) {
+	fs.StringVar(&l.cfg.Addr, "addr", l.cfg.Addr, "listen `address` (GATEHOUSE_ADDR)")
+	fs.StringVar(&l.cfg.Issuer, "issuer", l.cfg.Issuer, "the iss claim and discovery issuer; default http:// + listen address (GATEHOUSE_ISSUER)")
+	fs.StringVar(&l.cfg.Audience, "audience", l.cfg.Audience, "the aud claim, required when verifying if set (GATEHOUSE_AUDIENCE)")
+	fs.Func("signing-alg", "signing algorithm: ES256, EdDSA, RS256 or HS256 (GATEHOUSE_SIGNING_ALG; default ES256, or HS256 when JWT_SECRET_KEY is set)", func(v string) error {
+		l.cfg.SigningAlg, l.algSet = v, true
+		return nil
+	})
+	fs.DurationVar(&l.cfg.AccessTTL, "access-ttl", l.cfg.AccessTTL, "access-token lifetime (GATEHOUSE_ACCESS_TTL)")
+	fs.DurationVar(&l.cfg.RefreshTTL, "refresh-ttl", l.cfg.RefreshTTL, "refresh-token (session) lifetime (GATEHOUSE_REFRESH_TTL)")
+	fs.DurationVar(&l.cfg.ReuseInterval, "refresh-reuse-interval", l.cfg.ReuseInterval, "grace window for a just-rotated refresh token; 0s disables it (GATEHOUSE_REFRESH_REUSE_INTERVAL)")
+	fs.DurationVar(&l.cfg.KeyPublishDelay, "key-publish-delay", l.cfg.KeyPublishDelay, "how long a new key is published before it signs (GATEHOUSE_KEY_PUBLISH_DELAY)")
+}
+
+// ServeFlags registers the flags only the server needs.
+func (l *Loader) ServeFlags(fs *flag.FlagSet) {
+	fs.StringVar(&l.cfg.Signup, "signup", l.cfg.Signup, "open enables POST /auth/signup (GATEHOUSE_SIGNUP)")
+	fs.DurationVar(&l.cfg.LoginWait, "login-wait", l.cfg.LoginWait, "longest wait for a password-hashing slot before 503 (GATEHOUSE_LOGIN_WAIT)")
+}
+
+// Load validates the settings and returns them. The error is one line per
+// problem, each naming the variable and the fix.
+func (l *Loader) Load() (Config, error) {
+	c := l.cfg
+	if !l.algSet && c.JWTSecret != "" {
+		c.SigningAlg = "HS256"
+	}
+	if c.Issuer == "" {
+		c.Issuer = defaultIssuer(c.Addr)
+	}
+	c.Issuer = strings.TrimSuffix(c.Issuer, "/")
+	errs := append([]error(nil), l.errs...)
+	errs = append(errs, c.validate()...)
+	return c, errors.Join(errs...)
+}
+
+func defaultIssuer(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://" + addr
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+func (c Config) validate() []error {
+	var errs []error
+	add := func(err error) {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	add(c.validateAddr())
+	add(c.validateDatabase())
+	add(c.validateIssuer())
+	add(c.validateSigning())
+	add(c.validateLifetimes())
+	add(oneOf("GATEHOUSE_SIGNUP", c.Signup, "open", "closed"))
+	add(oneOf("GATEHOUSE_LOG_FORMAT", c.LogFormat, "text", "json"))
+	return errs
+}
+
+func (c Config) validateAddr() error {
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		return fmt.Errorf("GATEHOUSE_ADDR=%q is not host:port: use for example 127.0.0.1:8000 or :8000", c.Addr)
+	}
+	return nil
+}
+
+func (c Config) validateDatabase() error {
+	u := c.DatabaseURL
+	switch {
+	case strings.HasPrefix(u, "sqlite:") && len(u) > len("sqlite:"):
+		return nil
+	case strings.HasPrefix(u, "postgres://"), strings.HasPrefix(u, "postgresql://"):
+		return nil
+	}
+	return fmt.Errorf("GATEHOUSE_DATABASE_URL=%q is not supported: use sqlite:PATH or postgres://user@host/db", u)
+}
+
+func (c Config) validateIssuer() error {
+	u, err := url.Parse(c.Issuer)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("GATEHOUSE_ISSUER=%q is not an http(s) URL without query: use for example https://auth.example.com", c.Issuer)
+	}
+	return nil
+}
+
+func (c Config) validateLifetimes() error {
+	switch {
+	case c.AccessTTL < time.Second || c.AccessTTL > 24*time.Hour:
+		return fmt.Errorf("GATEHOUSE_ACCESS_TTL=%s is out of range: use 1s to 24h (15m–30m is usual)", c.AccessTTL)
+	case c.RefreshTTL <= c.AccessTTL:
+		return fmt.Errorf("GATEHOUSE_REFRESH_TTL=%s must be longer than GATEHOUSE_ACCESS_TTL=%s", c.RefreshTTL, c.AccessTTL)
+	case c.ReuseInterval < 0 || c.ReuseInterval > 5*time.Minute:
+		return fmt.Errorf("GATEHOUSE_REFRESH_REUSE_INTERVAL=%s is out of range: use 0s to 5m (10s is usual)", c.ReuseInterval)
+	case c.KeyPublishDelay < 0 || c.KeyPublishDelay > 24*time.Hour:
+		return fmt.Errorf("GATEHOUSE_KEY_PUBLISH_DELAY=%s is out of range: use 0s to 24h", c.KeyPublishDelay)
+	case c.LoginWait < 0 || c.LoginWait > 30*time.Second:
+		return fmt.Errorf("GATEHOUSE_LOGIN_WAIT=%s is out of range: use 0s to 30s", c.LoginWait)
+	}
+	return nil
+}
+
+func oneOf(name, v string, allowed ...string) error {
+	for _, a := range allowed {
+		if v == a {
+			return nil
+		}
+	}
+	return fmt.Errorf("%s=%q is not valid: use one of %s", name, v, strings.Join(allowed, ", "))
+}

@@ -1,0 +1,329 @@
+// Package keys manages the keys that sign access tokens: it generates them
+// on first start, keeps them in the database, rotates them without logging
+// anyone out (a new key is published before it signs, a retired one stays
+// published until its tokens have expired), and serves the JWKS.
+package keys
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync/atomic"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/auth"
+	"github.com/gatehouse/gatehouse/internal/token"
+	"github.com/gatehouse/gatehouse/verify"
+)
+
+// MaxLeeway is the clock skew a verifier may allow; a retired key stays
+// published this much longer than its last token lives.
+const MaxLeeway = 60 * time.Second
+
+// Options configure a Manager.
+type Options struct {
+	Algorithm    string        // ES256, EdDSA, RS256 or HS256
+	Secret       []byte        // the HS256 secret; only with HS256
+	Store        auth.KeyStore // where asymmetric keys live; unused with HS256
+	AccessTTL    time.Duration // lifetime of the tokens a key signs
+	PublishDelay time.Duration // how long a new key is published before it signs
+	Now          func() time.Time
+	Log          *slog.Logger
+}
+
+// Manager holds the loaded keys. It is safe for concurrent use: the
+// request path reads an immutable snapshot through an atomic pointer.
+type Manager struct {
+	opt  Options
+	snap atomic.Pointer[snapshot]
+}
+
+type loadedKey struct {
+	auth.SigningKey
+	signer *token.Signer
+	public verify.Key
+}
+
+type snapshot struct {
+	keys []loadedKey // ordered by ActivatesAt
+	byID map[string]verify.Key
+	jwks []byte
+	etag string
+}
+
+// New returns a Manager; call Init before use.
+func New(opt Options) *Manager {
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.Log == nil {
+		opt.Log = slog.Default()
+	}
+	return &Manager{opt: opt}
+}
+
+// Symmetric reports whether tokens are signed with a shared secret.
+func (m *Manager) Symmetric() bool { return m.opt.Algorithm == "HS256" }
+
+// Init loads the keys, generating the first one if the database has no key
+// for the configured algorithm.
+func (m *Manager) Init(ctx context.Context) error {
+	if m.Symmetric() {
+		return m.initSecret()
+	}
+	if err := m.Reload(ctx); err != nil {
+		return err
+	}
+	if m.hasLiveKey() {
+		return nil
+	}
+	return m.createFirstKey(ctx)
+}
+
+func (m *Manager) initSecret() error {
+	s, err := token.NewSigner("HS256", "", m.opt.Secret)
+	if err != nil {
+		return fmt.Errorf("keys: %w", err)
+	}
+	k := loadedKey{SigningKey: auth.SigningKey{Algorithm: "HS256"}, signer: s, public: verify.Key{Algorithm: "HS256", Key: m.opt.Secret}}
+	m.snap.Store(&snapshot{keys: []loadedKey{k}, byID: map[string]verify.Key{"": k.public}, jwks: []byte(`{"keys":[]}`), etag: `"empty"`})
+	return nil
+}
+
+// hasLiveKey reports whether a key of the configured algorithm will keep
+// signing (it has no expiry).
+func (m *Manager) hasLiveKey() bool {
+	for _, k := range m.snap.Load().keys {
+		if k.Algorithm == m.opt.Algorithm && k.ExpiresAt.IsZero() {
+			return true
+		}
+	}
+	return false
+}
+
+func (m *Manager) createFirstKey(ctx context.Context) error {
+	now := m.opt.Now()
+	k, err := Generate(m.opt.Algorithm, now, now)
+	if err != nil {
+		return err
+	}
+	if len(m.snap.Load().keys) > 0 {
+		// The algorithm changed: the old keys retire like in a rotation.
+		err = m.opt.Store.RotateSigningKey(ctx, k, now.Add(m.retireAfter()))
+	} else {
+		_, err = m.opt.Store.InitSigningKey(ctx, k)
+	}
+	if err != nil {
+		return fmt.Errorf("keys: store first %s key: %w", m.opt.Algorithm, err)
+	}
+	m.opt.Log.Info("generated signing key", "kid", k.ID, "alg", k.Algorithm)
+	return m.Reload(ctx)
+}
+
+// retireAfter is how long a replaced key stays published after it stops
+// signing: the life of its last token plus the verifiers' leeway.
+func (m *Manager) retireAfter() time.Duration { return m.opt.AccessTTL + MaxLeeway }
+
+// Reload reads the keys from the store and swaps the snapshot.
+func (m *Manager) Reload(ctx context.Context) error {
+	if m.Symmetric() {
+		return nil
+	}
+	stored, err := m.opt.Store.SigningKeys(ctx, m.opt.Now())
+	if err != nil {
+		return fmt.Errorf("keys: load: %w", err)
+	}
+	snap, err := buildSnapshot(stored)
+	if err != nil {
+		return fmt.Errorf("keys: %w", err)
+	}
+	m.snap.Store(snap)
+	return nil
+}
+
+func buildSnapshot(stored []auth.SigningKey) (*snapshot, error) {
+	sort.SliceStable(stored, func(i, j int) bool { return stored[i].ActivatesAt.Before(stored[j].ActivatesAt) })
+	s := &snapshot{byID: make(map[string]verify.Key, len(stored))}
+	set := struct {
+		Keys []JWK `json:"keys"`
+	}{Keys: []JWK{}}
+	for _, sk := range stored {
+		lk, jwk, err := load(sk)
+		if err != nil {
+			return nil, err
+		}
+		s.keys = append(s.keys, lk)
+		s.byID[sk.ID] = lk.public
+		set.Keys = append(set.Keys, jwk)
+	}
+	body, err := json.Marshal(set)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(body)
+	s.jwks, s.etag = body, `"`+base64.RawURLEncoding.EncodeToString(sum[:12])+`"`
+	return s, nil
+}
+
+func load(sk auth.SigningKey) (loadedKey, JWK, error) {
+	priv, err := parsePrivate(sk)
+	if err != nil {
+		return loadedKey{}, JWK{}, err
+	}
+	signer, err := token.NewSigner(sk.Algorithm, sk.ID, priv)
+	if err != nil {
+		return loadedKey{}, JWK{}, err
+	}
+	jwk, err := publicJWK(priv.Public())
+	if err != nil {
+		return loadedKey{}, JWK{}, err
+	}
+	jwk.Kid, jwk.Alg, jwk.Use = sk.ID, sk.Algorithm, "sig"
+	pub := verify.Key{ID: sk.ID, Algorithm: sk.Algorithm, Key: priv.Public()}
+	return loadedKey{SigningKey: sk, signer: signer, public: pub}, jwk, nil
+}
+
+// ErrNoSigningKey means no key may sign yet (none has activated).
+var ErrNoSigningKey = errors.New("keys: no active signing key")
+
+// Signer returns the signer of the current key: the most recently activated
+// key of the configured algorithm.
+func (m *Manager) Signer() (*token.Signer, error) {
+	snap := m.snap.Load()
+	if snap == nil {
+		return nil, ErrNoSigningKey
+	}
+	if m.Symmetric() {
+		return snap.keys[0].signer, nil
+	}
+	now := m.opt.Now()
+	for i := len(snap.keys) - 1; i >= 0; i-- {
+		k := snap.keys[i]
+		if k.Algorithm == m.opt.Algorithm && !k.ActivatesAt.After(now) {
+			return k.signer, nil
+		}
+	}
+	return nil, ErrNoSigningKey
+}
+
+// LookupKey implements verify.KeySet over the published keys.
+func (m *Manager) LookupKey(_ context.Context, kid string) (verify.Key, error) {
+	if snap := m.snap.Load(); snap != nil {
+		if k, ok := snap.byID[kid]; ok {
+			return k, nil
+		}
+	}
+	return verify.Key{}, fmt.Errorf("kid %q: %w", kid, verify.ErrUnknownKey)
+}
+
+// Algorithms lists the algorithms of the published keys, the configured one
+// first: the only algorithms a token may use.
+func (m *Manager) Algorithms() []string {
+	algs := []string{m.opt.Algorithm}
+	if snap := m.snap.Load(); snap != nil {
+		for _, k := range snap.keys {
+			if !contains(algs, k.Algorithm) {
+				algs = append(algs, k.Algorithm)
+			}
+		}
+	}
+	return algs
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// JWKS returns the JSON key set and its entity tag.
+func (m *Manager) JWKS() (body []byte, etag string) {
+	snap := m.snap.Load()
+	return snap.jwks, snap.etag
+}
+
+// CacheMaxAge is how long verifiers may cache the JWKS: never longer than
+// the publish delay, so no cache misses a key before it signs.
+func (m *Manager) CacheMaxAge() time.Duration {
+	return min(m.opt.PublishDelay, 5*time.Minute)
+}
+
+// Rotate generates a key that signs from now+PublishDelay; the keys before
+// it stop signing then and stay published for one token lifetime more.
+func (m *Manager) Rotate(ctx context.Context) (auth.SigningKey, error) {
+	if m.Symmetric() {
+		return auth.SigningKey{}, auth.Errorf(auth.EInvalid, "HS256 uses the JWT_SECRET_KEY secret: rotate it by changing the variable")
+	}
+	now := m.opt.Now()
+	activates := now.Add(m.opt.PublishDelay)
+	k, err := Generate(m.opt.Algorithm, now, activates)
+	if err != nil {
+		return auth.SigningKey{}, err
+	}
+	if err := m.opt.Store.RotateSigningKey(ctx, k, activates.Add(m.retireAfter())); err != nil {
+		return auth.SigningKey{}, fmt.Errorf("keys: rotate: %w", err)
+	}
+	m.opt.Log.Info("rotated signing key", "kid", k.ID, "alg", k.Algorithm, "signs_from", activates)
+	return k, m.Reload(ctx)
+}
+
+// Info describes a key for listing.
+type Info struct {
+	auth.SigningKey
+	State auth.KeyState
+}
+
+// List returns the published keys and their states at now.
+func (m *Manager) List() []Info {
+	snap := m.snap.Load()
+	if snap == nil || m.Symmetric() {
+		return nil
+	}
+	now := m.opt.Now()
+	current := ""
+	if s, err := m.Signer(); err == nil {
+		current = s.KeyID()
+	}
+	out := make([]Info, 0, len(snap.keys))
+	for _, k := range snap.keys {
+		out = append(out, Info{SigningKey: k.SigningKey, State: state(k.SigningKey, current, now)})
+	}
+	return out
+}
+
+func state(k auth.SigningKey, current string, now time.Time) auth.KeyState {
+	switch {
+	case k.ActivatesAt.After(now):
+		return auth.KeyNext
+	case k.ID == current:
+		return auth.KeyCurrent
+	case !k.ExpiresAt.IsZero() && !k.ExpiresAt.After(now):
+		return auth.KeyExpired
+	}
+	return auth.KeyRetired
+}
+
+// Run reloads the keys every interval until ctx ends, so that keys rotated
+// by another process are published and used here too.
+func (m *Manager) Run(ctx context.Context, interval time.Duration) {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			if err := m.Reload(ctx); err != nil && ctx.Err() == nil {
+				m.opt.Log.Warn("reloading signing keys failed; keeping the loaded ones", "err", err)
+			}
+		}
+	}
+}

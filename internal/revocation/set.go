@@ -1,0 +1,100 @@
+// Package revocation keeps the denylist of revoked sessions and access-token
+// ids in memory, so that checking a token costs two map lookups and no
+// network round trip, and keeps that copy in step with the durable list in
+// the database.
+package revocation
+
+import (
+	"sync"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/auth"
+)
+
+// Set is the in-memory denylist. It is safe for concurrent use.
+type Set struct {
+	mu       sync.RWMutex
+	sessions map[string]int64 // sid → expiry, unix seconds
+	tokens   map[string]int64 // jti → expiry, unix seconds
+	now      func() time.Time
+}
+
+// NewSet returns an empty set; now is the clock (time.Now when nil).
+func NewSet(now func() time.Time) *Set {
+	if now == nil {
+		now = time.Now
+	}
+	return &Set{sessions: map[string]int64{}, tokens: map[string]int64{}, now: now}
+}
+
+// Revoked reports whether the token id or its session is revoked. An entry
+// whose expiry has passed no longer matters: every token it named expired.
+func (s *Set) Revoked(jti, sid string) bool {
+	s.mu.RLock()
+	_, bySession := s.sessions[sid]
+	_, byToken := s.tokens[jti]
+	s.mu.RUnlock()
+	return bySession || byToken
+}
+
+// Add records revocations.
+func (s *Set) Add(recs ...auth.Revocation) {
+	if len(recs) == 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range recs {
+		s.add(r)
+	}
+}
+
+func (s *Set) add(r auth.Revocation) {
+	exp := r.ExpiresAt.Unix()
+	m := s.tokens
+	if r.Kind == auth.RevokedSession {
+		m = s.sessions
+	}
+	if old, ok := m[r.ID]; !ok || exp > old {
+		m[r.ID] = exp
+	}
+}
+
+// Replace swaps the whole content for recs (used for a full reload).
+func (s *Set) Replace(recs []auth.Revocation) {
+	sessions := make(map[string]int64, len(s.sessions))
+	tokens := make(map[string]int64, len(s.tokens))
+	fresh := &Set{sessions: sessions, tokens: tokens}
+	for _, r := range recs {
+		fresh.add(r)
+	}
+	s.mu.Lock()
+	s.sessions, s.tokens = sessions, tokens
+	s.mu.Unlock()
+}
+
+// Expire forgets entries whose expiry has passed and returns how many.
+func (s *Set) Expire() int {
+	now := s.now().Unix()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return expire(s.sessions, now) + expire(s.tokens, now)
+}
+
+func expire(m map[string]int64, now int64) int {
+	n := 0
+	for id, exp := range m {
+		if exp < now {
+			delete(m, id)
+			n++
+		}
+	}
+	return n
+}
+
+// Len returns the number of revoked sessions and token ids held.
+func (s *Set) Len() (sessions, tokens int) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.sessions), len(s.tokens)
+}

@@ -1,0 +1,93 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/gatehouse/gatehouse/internal/auth"
+)
+
+// MaxBodyBytes is the largest request body accepted.
+const MaxBodyBytes = 1 << 20
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, `{"detail":"Internal server error"}`, http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// decodeJSON reads one JSON object into dst, which must be a pointer to a
+// struct. Bad JSON is 422 with a detail that names the problem; a body over
+// MaxBodyBytes is 413.
+func decodeJSON(r *http.Request, dst any) error {
+	dec := json.NewDecoder(r.Body)
+	err := dec.Decode(dst)
+	if err == nil && dec.More() {
+		err = errors.New("trailing data")
+	}
+	if err == nil {
+		return nil
+	}
+	return decodeError(err)
+}
+
+func decodeError(err error) error {
+	var (
+		tooBig  *http.MaxBytesError
+		syntax  *json.SyntaxError
+		typeErr *json.UnmarshalTypeError
+	)
+	switch {
+	case errors.As(err, &tooBig):
+		return &auth.Error{Code: auth.ETooLarge, Message: fmt.Sprintf("Request body is larger than %d bytes", MaxBodyBytes)}
+	case errors.Is(err, io.EOF):
+		return auth.Errorf(auth.EInvalid, "Request body is empty: expected a JSON object")
+	case errors.As(err, &syntax):
+		return auth.Errorf(auth.EInvalid, "Invalid JSON at byte %d: %s", syntax.Offset, syntax.Error())
+	case errors.As(err, &typeErr):
+		if typeErr.Field == "" {
+			return auth.Errorf(auth.EInvalid, "Request body must be a JSON object")
+		}
+		return auth.Errorf(auth.EInvalid, "Field %q must be a %s", typeErr.Field, jsonKind(typeErr.Type.Kind().String()))
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return auth.Errorf(auth.EInvalid, "Invalid JSON: unexpected end of input")
+	}
+	return auth.Wrap(auth.EInvalid, err, "Invalid JSON: "+err.Error())
+}
+
+func jsonKind(goKind string) string {
+	switch {
+	case goKind == "string" || goKind == "ptr":
+		return "string"
+	case goKind == "bool":
+		return "boolean"
+	case strings.HasPrefix(goKind, "int"), strings.HasPrefix(goKind, "float"):
+		return "number"
+	}
+	return goKind
+}
+
+// field is one named, required value of a request.
+type field struct {
+	name  string
+	value *string
+}
+
+// require returns a 422 naming the first missing field.
+func require(fields ...field) error {
+	for _, f := range fields {
+		if f.value == nil {
+			return auth.Errorf(auth.EInvalid, "Field required: %s", f.name)
+		}
+	}
+	return nil
+}

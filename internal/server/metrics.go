@@ -1,0 +1,94 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/gatehouse/gatehouse/verify"
+)
+
+type metrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	rejects  *prometheus.CounterVec
+}
+
+func newMetrics(reg *prometheus.Registry) *metrics {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gatehouse_http_requests_total", Help: "HTTP requests by route and status.",
+		}, []string{"route", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "gatehouse_http_request_duration_seconds", Help: "HTTP request latency by route.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"route"}),
+		rejects: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gatehouse_tokens_rejected_total", Help: "Access tokens rejected, by reason.",
+		}, []string{"reason"}),
+	}
+	reg.MustRegister(m.requests, m.duration, m.rejects)
+	return m
+}
+
+func (m *metrics) handler(reg *prometheus.Registry) http.Handler {
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})
+}
+
+var rejectReasons = []struct {
+	err    error
+	reason string
+}{
+	{verify.ErrRevoked, "revoked"},
+	{verify.ErrExpired, "expired"},
+	{verify.ErrSignature, "signature"},
+	{verify.ErrAlgorithm, "algorithm"},
+	{verify.ErrUnknownKey, "unknown_key"},
+	{verify.ErrTokenType, "type"},
+	{verify.ErrIssuer, "issuer"},
+	{verify.ErrAudience, "audience"},
+	{verify.ErrNotYetValid, "not_yet_valid"},
+}
+
+// rejected counts a refused access token by its first reason.
+func (m *metrics) rejected(err error) {
+	for _, r := range rejectReasons {
+		if errors.Is(err, r.err) {
+			m.rejects.WithLabelValues(r.reason).Inc()
+			return
+		}
+	}
+	m.rejects.WithLabelValues("malformed").Inc()
+}
+
+// instrument counts requests and their latency by route pattern.
+func (s *Server) instrument(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(sw, r)
+		route := r.Pattern
+		if route == "" {
+			route = "unmatched"
+		}
+		s.metrics.requests.WithLabelValues(route, strconv.Itoa(sw.status)).Inc()
+		s.metrics.duration.WithLabelValues(route).Observe(time.Since(start).Seconds())
+	})
+}
+
+// statusWriter remembers the status a handler wrote.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

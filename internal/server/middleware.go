@@ -1,0 +1,146 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+
+	"github.com/gatehouse/gatehouse/internal/auth"
+	"github.com/gatehouse/gatehouse/verify"
+)
+
+type claimsKey struct{}
+
+// claimsFrom returns the verified claims that authed put in the context.
+func claimsFrom(r *http.Request) *verify.Claims {
+	c, _ := r.Context().Value(claimsKey{}).(*verify.Claims)
+	return c
+}
+
+var (
+	errNoToken  = auth.Errorf(auth.EUnauthenticated, "Not authenticated")
+	errBadToken = auth.Errorf(auth.EUnauthenticated, "Could not validate credentials")
+	errNotAdmin = auth.Errorf(auth.EForbidden, "Admin access required")
+)
+
+// authed requires a valid, unrevoked access token in the Authorization
+// header and passes its claims on in the context.
+func (s *Server) authed(h handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		c, err := s.authenticate(r)
+		if err != nil {
+			return err
+		}
+		return h(w, r.WithContext(context.WithValue(r.Context(), claimsKey{}, c)))
+	}
+}
+
+func (s *Server) authenticate(r *http.Request) (*verify.Claims, error) {
+	tok, err := verify.BearerToken(r.Header.Get("Authorization"))
+	if errors.Is(err, verify.ErrNoToken) {
+		return nil, errNoToken
+	}
+	if err != nil {
+		return nil, auth.Wrap(auth.EUnauthenticated, err, errBadToken.Message)
+	}
+	c, err := s.cfg.Verifier.Verify(r.Context(), tok)
+	if err != nil {
+		s.metrics.rejected(err)
+		return nil, auth.Wrap(auth.EUnauthenticated, err, errBadToken.Message)
+	}
+	return c, nil
+}
+
+// admin requires an access token with the admin role.
+func (s *Server) admin(h handlerFunc) handlerFunc {
+	return s.authed(func(w http.ResponseWriter, r *http.Request) error {
+		if claimsFrom(r).Role != string(auth.RoleAdmin) {
+			return errNotAdmin
+		}
+		return h(w, r)
+	})
+}
+
+// clientIP is the address of the peer.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// limitBody caps every request body at MaxBodyBytes.
+func (s *Server) limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > MaxBodyBytes {
+			s.writeError(w, r, decodeError(&http.MaxBytesError{Limit: MaxBodyBytes}))
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// secureHeaders sets the headers every answer carries. Nothing Gatehouse
+// answers may be cached by a shared cache unless a handler says so.
+func (s *Server) secureHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// recoverPanics turns a panic in a handler into a logged 500.
+func (s *Server) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.ErrorContext(r.Context(), "panic in handler", "path", r.URL.Path, "panic", v)
+				s.writeError(w, r, auth.Errorf(auth.EInternal, "Internal server error"))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// jsonFallback answers unknown paths and wrong methods in JSON, as FastAPI
+// does: 404 {"detail":"Not Found"}, 405 {"detail":"Method Not Allowed"}
+// with Allow.
+func (s *Server) jsonFallback(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h, pattern := mux.Handler(r)
+		if pattern != "" {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		rec := &headerRecorder{header: http.Header{}}
+		h.ServeHTTP(rec, r)
+		switch rec.status {
+		case http.StatusNotFound:
+			writeJSON(w, rec.status, errorBody{Detail: "Not Found", Code: string(auth.ENotFound)})
+		case http.StatusMethodNotAllowed:
+			w.Header().Set("Allow", rec.header.Get("Allow"))
+			writeJSON(w, rec.status, errorBody{Detail: "Method Not Allowed", Code: "method_not_allowed"})
+		default: // a redirect to the clean path
+			h.ServeHTTP(w, r)
+		}
+	})
+}
+
+// headerRecorder keeps the status and headers the mux's fallback writes.
+type headerRecorder struct {
+	header http.Header
+	status int
+}
+
+func (h *headerRecorder) Header() http.Header         { return h.header }
+func (h *headerRecorder) Write(b []byte) (int, error) { return len(b), nil }
+func (h *headerRecorder) WriteHeader(code int)        { h.status = code }

@@ -1,0 +1,107 @@
+// Package server is Gatehouse's HTTP API: one routes table on the standard
+// ServeMux, handlers that return errors, and one place that turns those
+// errors into status codes and JSON bodies.
+package server
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gatehouse/gatehouse/internal/accounts"
+	"github.com/gatehouse/gatehouse/internal/keys"
+	"github.com/gatehouse/gatehouse/internal/sessions"
+	"github.com/gatehouse/gatehouse/verify"
+)
+
+// Check is a readiness probe of one dependency.
+type Check struct {
+	Name string
+	Ping func(context.Context) error
+}
+
+// Config wires a Server.
+type Config struct {
+	Sessions   *sessions.Service
+	Accounts   *accounts.Service
+	Keys       *keys.Manager
+	Verifier   *verify.Verifier
+	Checks     []Check
+	Issuer     string
+	SignupOpen bool
+	Log        *slog.Logger
+	// Registry receives the server's metrics and is served at /metrics; a
+	// new one is made when nil.
+	Registry *prometheus.Registry
+}
+
+// Server answers the HTTP API.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	metrics *metrics
+	handler http.Handler
+}
+
+// New builds a Server.
+func New(cfg Config) *Server {
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.Registry == nil {
+		cfg.Registry = prometheus.NewRegistry()
+	}
+	s := &Server{cfg: cfg, log: cfg.Log, metrics: newMetrics(cfg.Registry)}
+	mux := http.NewServeMux()
+	s.routes(mux)
+	s.handler = s.recoverPanics(s.instrument(s.secureHeaders(s.limitBody(s.jsonFallback(mux)))))
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// routes is the whole API in one table.
+func (s *Server) routes(mux *http.ServeMux) {
+	handle := func(pattern string, h handlerFunc) { mux.Handle(pattern, s.handle(h)) }
+
+	handle("POST /auth/login", s.login)
+	handle("POST /auth/refresh", s.refresh)
+	handle("POST /auth/logout", s.authed(s.logout))
+	handle("POST /auth/revoke", s.authed(s.revoke))
+	handle("POST /auth/signup", s.signup)
+
+	handle("GET /me", s.authed(s.me))
+	handle("PUT /me/password", s.authed(s.changePassword))
+	handle("GET /public", s.public)
+
+	handle("GET /admin/dashboard", s.admin(s.dashboard))
+	handle("GET /admin/users", s.admin(s.listUsers))
+	handle("POST /admin/users", s.admin(s.createUser))
+	handle("GET /admin/users/{id}", s.admin(s.getUser))
+	handle("PATCH /admin/users/{id}", s.admin(s.patchUser))
+	handle("DELETE /admin/users/{id}", s.admin(s.deleteUser))
+	handle("GET /admin/users/{id}/sessions", s.admin(s.userSessions))
+	handle("DELETE /admin/sessions/{id}", s.admin(s.endSession))
+	handle("POST /admin/keys/rotate", s.admin(s.rotateKey))
+
+	handle("GET /.well-known/jwks.json", s.jwks)
+	handle("GET /.well-known/openid-configuration", s.discovery)
+
+	handle("GET /healthz", s.healthz)
+	handle("GET /readyz", s.readyz)
+	mux.Handle("GET /metrics", s.metrics.handler(s.cfg.Registry))
+}
+
+// handlerFunc is a handler that returns its error instead of writing it.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+func (s *Server) handle(h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}

@@ -1,0 +1,207 @@
+// Package sessions runs the flows that start, renew and end sessions:
+// login, refresh-token rotation with reuse detection, logout and token
+// revocation. It is shared by the HTTP server and the command line.
+package sessions
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/auth"
+	"github.com/gatehouse/gatehouse/internal/keys"
+	"github.com/gatehouse/gatehouse/internal/password"
+	"github.com/gatehouse/gatehouse/internal/revocation"
+	"github.com/gatehouse/gatehouse/internal/token"
+	"github.com/gatehouse/gatehouse/verify"
+)
+
+// Config wires a Service.
+type Config struct {
+	Store         auth.Store
+	Passwords     *password.Hasher
+	Keys          *keys.Manager
+	Verifier      *verify.Verifier
+	Revocations   *revocation.Set
+	Issuer        string
+	Audience      string
+	AccessTTL     time.Duration
+	RefreshTTL    time.Duration
+	ReuseInterval time.Duration
+	Now           func() time.Time
+	Log           *slog.Logger
+}
+
+// Service runs the session flows.
+type Service struct{ Config }
+
+// New returns a Service.
+func New(c Config) *Service {
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Log == nil {
+		c.Log = slog.Default()
+	}
+	return &Service{c}
+}
+
+// Tokens is the answer to a login or a refresh.
+type Tokens struct {
+	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int    `json:"expires_in"`
+}
+
+// Client describes who is calling, for the session list and the logs.
+type Client struct {
+	UserAgent string
+	IP        string
+}
+
+// Errors with the exact messages of the contract.
+var (
+	errBadLogin   = auth.Errorf(auth.EUnauthenticated, "Invalid username or password")
+	errInactive   = auth.Errorf(auth.EInactive, "Inactive user")
+	errBadRefresh = auth.Errorf(auth.EUnauthenticated, "Invalid or expired refresh token")
+)
+
+// Login checks a username and password and starts a session. An unknown
+// user costs the same hashing work as a wrong password.
+func (s *Service) Login(ctx context.Context, username, pw string, c Client) (Tokens, error) {
+	u, err := s.Store.UserByName(ctx, username)
+	if auth.ErrorCode(err) == auth.ENotFound {
+		return Tokens{}, s.failUnknown(ctx, pw)
+	}
+	if err != nil {
+		return Tokens{}, err
+	}
+	ok, rehash, err := s.Passwords.Verify(ctx, pw, u.PasswordHash)
+	if err != nil {
+		return Tokens{}, hashError(err)
+	}
+	if !ok {
+		return Tokens{}, errBadLogin
+	}
+	if !u.Active {
+		return Tokens{}, errInactive
+	}
+	if rehash {
+		s.upgradeHash(ctx, u.ID, pw)
+	}
+	return s.start(ctx, u, c)
+}
+
+func (s *Service) failUnknown(ctx context.Context, pw string) error {
+	if err := s.Passwords.VerifyUnknownUser(ctx, pw); err != nil {
+		return hashError(err)
+	}
+	return errBadLogin
+}
+
+// hashError turns a full hashing queue into a 503 the client can retry.
+func hashError(err error) error {
+	if errors.Is(err, password.ErrBusy) {
+		return &auth.Error{Code: auth.EUnavailable, Message: "Too many logins in progress; try again shortly", Err: err, RetryAfter: time.Second}
+	}
+	return err
+}
+
+// upgradeHash re-hashes a password whose stored hash uses an old scheme or
+// old parameters. A failure is logged: the login itself has succeeded.
+func (s *Service) upgradeHash(ctx context.Context, userID, pw string) {
+	h, err := s.Passwords.Hash(ctx, pw)
+	if err == nil {
+		err = s.Store.SetPasswordHash(ctx, userID, h)
+	}
+	if err != nil {
+		s.Log.Warn("upgrading password hash failed", "user", userID, "err", err)
+	}
+}
+
+func (s *Service) start(ctx context.Context, u auth.User, c Client) (Tokens, error) {
+	now := s.Now()
+	refresh, err := token.NewRefreshToken()
+	if err != nil {
+		return Tokens{}, err
+	}
+	sess := auth.Session{
+		ID: newSessionID(), UserID: u.ID, CreatedAt: now, RefreshedAt: now,
+		ExpiresAt: now.Add(s.RefreshTTL), UserAgent: truncate(c.UserAgent, 256), IP: c.IP,
+	}
+	if err := s.Store.CreateSession(ctx, sess, token.HashRefreshToken(refresh)); err != nil {
+		return Tokens{}, err
+	}
+	return s.tokens(u, sess.ID, refresh, now)
+}
+
+func (s *Service) tokens(u auth.User, sid, refresh string, now time.Time) (Tokens, error) {
+	signer, err := s.Keys.Signer()
+	if err != nil {
+		return Tokens{}, err
+	}
+	access, _, _, err := signer.Sign(token.AccessClaims{
+		Issuer: s.Issuer, Subject: u.ID, Audience: s.Audience, SessionID: sid,
+		Username: u.Username, Role: string(u.Role), IssuedAt: now, TTL: s.AccessTTL,
+	})
+	if err != nil {
+		return Tokens{}, err
+	}
+	return Tokens{AccessToken: access, RefreshToken: refresh, TokenType: "bearer", ExpiresIn: int(s.AccessTTL / time.Second)}, nil
+}
+
+// Refresh uses up a refresh token and returns a new pair for the same
+// session. A token used up earlier than the reuse interval ends the session.
+func (s *Service) Refresh(ctx context.Context, presented string, c Client) (Tokens, error) {
+	if !token.LooksLikeRefreshToken(presented) {
+		return Tokens{}, errBadRefresh
+	}
+	next, err := token.NewRefreshToken()
+	if err != nil {
+		return Tokens{}, err
+	}
+	now := s.Now()
+	res, err := s.Store.RotateRefreshToken(ctx, auth.Rotation{
+		PresentedHash: token.HashRefreshToken(presented), NewHash: token.HashRefreshToken(next),
+		Now: now, SessionTTL: s.RefreshTTL, ReuseInterval: s.ReuseInterval, RevokeUntil: s.revokeUntil(now),
+	})
+	if auth.ErrorCode(err) == auth.EUnauthenticated {
+		return Tokens{}, errBadRefresh
+	}
+	if err != nil {
+		return Tokens{}, err
+	}
+	if res.Outcome == auth.Reused {
+		s.Revocations.Add(res.Revocations...)
+		s.Log.Warn("refresh token reused: session revoked", "session", res.Session.ID, "user", res.Session.UserID, "ip", c.IP)
+		return Tokens{}, errBadRefresh
+	}
+	if !res.User.Active {
+		return Tokens{}, errBadRefresh
+	}
+	return s.tokens(res.User, res.Session.ID, next, now)
+}
+
+// revokeUntil is when a revocation made at now can be forgotten: every
+// access token issued before now has expired by then.
+func (s *Service) revokeUntil(now time.Time) time.Time {
+	return now.Add(s.AccessTTL + keys.MaxLeeway)
+}
+
+// newSessionID returns 128 random bits, base64url.
+func newSessionID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
