@@ -59,16 +59,9 @@ func (s *Service) hash(ctx context.Context, pw string) (string, error) {
 	}
 	h, err := s.Passwords.Hash(ctx, pw)
 	if err != nil {
-		return "", hashError(err)
+		return "", err
 	}
 	return h, nil
-}
-
-func hashError(err error) error {
-	if err == password.ErrBusy {
-		return &auth.Error{Code: auth.EUnavailable, Message: "Server busy; try again shortly", Err: err, RetryAfter: time.Second}
-	}
-	return err
 }
 
 // Get returns a user by id. ENotFound.
@@ -163,7 +156,7 @@ func (s *Service) ChangePassword(ctx context.Context, userID, sessionID, current
 	}
 	ok, _, err := s.Passwords.Verify(ctx, current, u.PasswordHash)
 	if err != nil {
-		return hashError(err)
+		return err
 	}
 	if !ok {
 		return errWrongPassword

@@ -7,7 +7,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"errors"
 	"log/slog"
 	"time"
 
@@ -82,7 +81,7 @@ func (s *Service) Login(ctx context.Context, username, pw string, c Client) (Tok
 	}
 	ok, rehash, err := s.Passwords.Verify(ctx, pw, u.PasswordHash)
 	if err != nil {
-		return Tokens{}, hashError(err)
+		return Tokens{}, err
 	}
 	if !ok {
 		return Tokens{}, errBadLogin
@@ -98,17 +97,9 @@ func (s *Service) Login(ctx context.Context, username, pw string, c Client) (Tok
 
 func (s *Service) failUnknown(ctx context.Context, pw string) error {
 	if err := s.Passwords.VerifyUnknownUser(ctx, pw); err != nil {
-		return hashError(err)
+		return err
 	}
 	return errBadLogin
-}
-
-// hashError turns a full hashing queue into a 503 the client can retry.
-func hashError(err error) error {
-	if errors.Is(err, password.ErrBusy) {
-		return &auth.Error{Code: auth.EUnavailable, Message: "Too many logins in progress; try again shortly", Err: err, RetryAfter: time.Second}
-	}
-	return err
 }
 
 // upgradeHash re-hashes a password whose stored hash uses an old scheme or

@@ -1,0 +1,174 @@
+package password
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/crypto/argon2"
+)
+
+// Hasher hashes and verifies passwords, running at most a fixed number of
+// hashes at once. It is safe for concurrent use. Create it with [New].
+type Hasher struct {
+	params   Params
+	sem      chan struct{} // one token per running hash
+	maxWait  time.Duration
+	dummy    string // hash of a random password, for VerifyUnknownUser
+	waiting  atomic.Int64
+	rejected atomic.Uint64
+}
+
+// New returns a Hasher that makes hashes with p and runs at most slots
+// hashes at once (runtime.GOMAXPROCS(0) if slots <= 0). A call waits at most
+// maxWait for a slot before failing with ErrBusy; with maxWait <= 0 it does
+// not wait at all. New computes one hash, for VerifyUnknownUser.
+func New(p Params, slots int, maxWait time.Duration) (*Hasher, error) {
+	if err := p.validate(); err != nil {
+		return nil, fmt.Errorf("password: invalid params: %w", err)
+	}
+	if slots <= 0 {
+		slots = runtime.GOMAXPROCS(0)
+	}
+	return &Hasher{
+		params:  p,
+		sem:     make(chan struct{}, slots),
+		maxWait: maxWait,
+		dummy:   hashWith(p, rand.Text()),
+	}, nil
+}
+
+// Hash returns the argon2id PHC string of password with a fresh salt.
+func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
+	if err := h.acquire(ctx); err != nil {
+		return "", err
+	}
+	defer h.release()
+	return hashWith(h.params, password), nil
+}
+
+// Verify reports whether password matches encoded, an argon2id PHC string
+// or a bcrypt hash. A wrong password is ok == false with a nil error; an
+// unparsable or unsupported hash is an error wrapping ErrMalformedHash.
+// needsRehash is true when ok and encoded is not an argon2id hash with the
+// Hasher's parameters: the caller should then store Hash(password).
+func (h *Hasher) Verify(ctx context.Context, password, encoded string) (ok, needsRehash bool, err error) {
+	switch {
+	case strings.HasPrefix(encoded, argon2idPrefix):
+		return h.verifyArgon2id(ctx, password, encoded)
+	case isBcrypt(encoded):
+		return h.verifyBcrypt(ctx, password, encoded)
+	}
+	return false, false, malformed("unknown scheme")
+}
+
+// VerifyUnknownUser does the work of verifying a wrong password against a
+// hash with the current parameters, slot included: call it when the username
+// is unknown, so that such a login takes as long as one with a wrong
+// password, then fail the login as for a wrong password. It never reports a
+// match: it returns nil once the work is done, or ErrBusy.
+func (h *Hasher) VerifyUnknownUser(ctx context.Context, password string) error {
+	_, _, err := h.Verify(ctx, password, h.dummy)
+	return err
+}
+
+// Params returns the parameters of the hashes h makes.
+func (h *Hasher) Params() Params { return h.params }
+
+// Slots returns how many hashes h runs at once at most.
+func (h *Hasher) Slots() int { return cap(h.sem) }
+
+// InUse returns how many hashes are running now.
+func (h *Hasher) InUse() int { return len(h.sem) }
+
+// Waiting returns how many calls are waiting for a slot now.
+func (h *Hasher) Waiting() int { return int(h.waiting.Load()) }
+
+// Rejected returns how many calls have failed with ErrBusy because no slot
+// came free within the maximum wait (calls whose context ended are not
+// counted).
+func (h *Hasher) Rejected() uint64 { return h.rejected.Load() }
+
+// RetryAfter is the delay to suggest to a client turned away with ErrBusy:
+// the maximum wait rounded up to whole seconds, and at least one second.
+func (h *Hasher) RetryAfter() time.Duration {
+	return max(time.Second, (h.maxWait + time.Second - 1).Truncate(time.Second))
+}
+
+func (h *Hasher) verifyArgon2id(ctx context.Context, password, encoded string) (bool, bool, error) {
+	d, err := decodePHC(encoded)
+	if err != nil {
+		return false, false, err
+	}
+	if err := h.acquire(ctx); err != nil {
+		return false, false, err
+	}
+	defer h.release()
+	key := idKey(d.Params, password, d.salt)
+	ok := subtle.ConstantTimeCompare(key, d.key) == 1
+	return ok, ok && d.Params != h.params, nil
+}
+
+func (h *Hasher) verifyBcrypt(ctx context.Context, password, encoded string) (bool, bool, error) {
+	if _, err := checkBcrypt(encoded); err != nil {
+		return false, false, err
+	}
+	if err := h.acquire(ctx); err != nil {
+		return false, false, err
+	}
+	defer h.release()
+	ok, err := compareBcrypt(encoded, password)
+	return ok, ok, err
+}
+
+// acquire takes a slot, waiting at most h.maxWait and not after ctx is done.
+func (h *Hasher) acquire(ctx context.Context) error {
+	if ctx.Err() != nil {
+		return busy(ctx)
+	}
+	select {
+	case h.sem <- struct{}{}:
+		return nil
+	default:
+	}
+	if h.maxWait <= 0 {
+		h.rejected.Add(1)
+		return ErrBusy
+	}
+	h.waiting.Add(1)
+	defer h.waiting.Add(-1)
+	timer := time.NewTimer(h.maxWait)
+	defer timer.Stop()
+	select {
+	case h.sem <- struct{}{}:
+		return nil
+	case <-timer.C:
+		h.rejected.Add(1)
+		return ErrBusy
+	case <-ctx.Done():
+		return busy(ctx)
+	}
+}
+
+func (h *Hasher) release() { <-h.sem }
+
+// busy returns ErrBusy wrapping the reason ctx is done.
+func busy(ctx context.Context) error {
+	return fmt.Errorf("%w: %w", ErrBusy, context.Cause(ctx))
+}
+
+// hashWith returns the PHC string of password hashed with p and a new salt.
+func hashWith(p Params, password string) string {
+	salt := make([]byte, p.SaltLen)
+	rand.Read(salt) // never fails: crypto/rand crashes the program instead
+	return encodePHC(p, salt, idKey(p, password, salt))
+}
+
+func idKey(p Params, password string, salt []byte) []byte {
+	return argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+}
