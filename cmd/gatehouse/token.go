@@ -136,4 +136,3 @@ func tokenVerify(ctx context.Context, env *cliEnv, args []string) error {
 		return nil
 	})
 }
-

@@ -1,0 +1,167 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/auth"
+)
+
+// The benchmarks refresh sessions as the server does: each iteration
+// presents the token that the previous one issued. BenchmarkRawRefreshSQL
+// runs the same statements, prepared, on the same pool without the store,
+// so that the ratio of the two is the store's overhead. The parallel variants have
+// 16 goroutines per CPU refresh sessions of their own; for SQLite, the
+// shared-pool variant shows what the single writer connection is for.
+//
+//	go test -run '^$' -bench Refresh ./internal/sqlstore/
+
+func BenchmarkRotateRefreshToken(b *testing.B) {
+	benchStores(b, func(b *testing.B, s *Store) {
+		rotateChains(b, func(ctx context.Context, r auth.Rotation) error {
+			_, err := s.RotateRefreshToken(ctx, r)
+			return err
+		}, s)
+	})
+}
+
+func BenchmarkRawRefreshSQL(b *testing.B) {
+	benchStores(b, func(b *testing.B, s *Store) {
+		rotateChains(b, rawRefresher(b, s.w), s)
+	})
+}
+
+// benchStores runs fn on SQLite, serially and in parallel, and on
+// PostgreSQL when it is configured.
+func benchStores(b *testing.B, fn func(b *testing.B, s *Store)) {
+	b.Run("sqlite", func(b *testing.B) { fn(b, closeAtEnd(b, newSQLite(b))) })
+	b.Run("sqlite/parallel", func(b *testing.B) { parallel(b, fn, closeAtEnd(b, newSQLite(b))) })
+	b.Run("sqlite/parallel/shared-pool", func(b *testing.B) { parallel(b, fn, sharedPoolSQLite(b)) })
+	b.Run("postgres", func(b *testing.B) { fn(b, closeAtEnd(b, newPostgres(b, postgresURL(b)))) })
+	b.Run("postgres/parallel", func(b *testing.B) {
+		parallel(b, fn, closeAtEnd(b, newPostgres(b, postgresURL(b))))
+	})
+}
+
+// parallel marks the benchmark as one for rotateChains to run in
+// parallel.
+func parallel(b *testing.B, fn func(b *testing.B, s *Store), s *Store) {
+	b.SetParallelism(16)
+	fn(b, s)
+}
+
+// sharedPoolSQLite is the design not taken: one pool whose connections
+// all write, each BEGIN IMMEDIATE waiting for the others in SQLite's busy
+// handler.
+func sharedPoolSQLite(b *testing.B) *Store {
+	url := sqliteURL(b)
+	if err := openMigrated(b, url).Close(); err != nil {
+		b.Fatal(err)
+	}
+	path := strings.TrimPrefix(url, "sqlite:")
+	db, err := sql.Open("sqlite", path+"?"+sqlitePragmas+"&_txlock=immediate")
+	if err != nil {
+		b.Fatal(err)
+	}
+	db.SetMaxOpenConns(8)
+	db.SetMaxIdleConns(8)
+	c := newStmtCache(db)
+	return closeAtEnd(b, &Store{r: db, w: db, rc: c, wc: c, d: sqliteDialect{}, log: slog.New(slog.DiscardHandler)})
+}
+
+// rotateChains refreshes sessions of one user: one chain of tokens when
+// the benchmark is serial, one per goroutine in parallel.
+func rotateChains(b *testing.B, rotate func(context.Context, auth.Rotation) error, s *Store) {
+	ctx := context.Background()
+	u := auth.User{Username: "bench", Role: auth.RoleUser, Active: true, PasswordHash: "h"}
+	if err := s.CreateUser(ctx, &u); err != nil {
+		b.Fatal(err)
+	}
+	var chains atomic.Int64
+	chain := func(next func() bool) {
+		c := chains.Add(1)
+		now := time.Now()
+		h := fmt.Sprintf("%d-0", c)
+		sess := auth.Session{ID: fmt.Sprint(c), UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+		if err := s.CreateSession(ctx, sess, h); err != nil {
+			b.Fatal(err)
+		}
+		for i := 1; next(); i++ {
+			r := auth.Rotation{PresentedHash: h, NewHash: fmt.Sprintf("%d-%d", c, i), Now: now,
+				SessionTTL: time.Hour, ReuseInterval: 10 * time.Second}
+			if err := rotate(ctx, r); err != nil {
+				b.Fatal(err)
+			}
+			h = r.NewHash
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	if !strings.Contains(b.Name(), "parallel") {
+		chain(b.Loop)
+		return
+	}
+	b.RunParallel(func(pb *testing.PB) { chain(pb.Next) })
+}
+
+// rawStatements are the statements of a rotation of a live token.
+var rawStatements = []string{
+	useToken,
+	extendSession,
+	`INSERT INTO refresh_tokens (hash, session_id, issued_at) VALUES ($1, $2, $3)`,
+	`SELECT ` + userColumns + ` FROM users WHERE id = $1`,
+}
+
+// rawRefresher returns what RotateRefreshToken does for a live token,
+// written out with database/sql alone: the same statements, prepared once
+// (the best database/sql can do; pgx would cache them anyway).
+func rawRefresher(b *testing.B, db *sql.DB) func(context.Context, auth.Rotation) error {
+	stmts := make([]*sql.Stmt, len(rawStatements))
+	for i, q := range rawStatements {
+		st, err := db.Prepare(q)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { st.Close() })
+		stmts[i] = st
+	}
+	return func(ctx context.Context, r auth.Rotation) error {
+		return rawRefresh(ctx, db, stmts, r)
+	}
+}
+
+func rawRefresh(ctx context.Context, db *sql.DB, stmts []*sql.Stmt, r auth.Rotation) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	st := func(i int) *sql.Stmt { return tx.StmtContext(ctx, stmts[i]) }
+	var sid, uid, ua, ip string
+	var created, refreshed, expires int64
+	var revoked sql.NullInt64
+	if err := st(0).QueryRowContext(ctx, r.Now.UnixMilli(), r.PresentedHash).Scan(&sid); err != nil {
+		return err
+	}
+	err = st(1).QueryRowContext(ctx, r.Now.UnixMilli(), r.Now.Add(r.SessionTTL).UnixMilli(), sid).
+		Scan(&sid, &uid, &created, &refreshed, &expires, &revoked, &ua, &ip)
+	if err != nil {
+		return err
+	}
+	if _, err = st(2).ExecContext(ctx, r.NewHash, sid, r.Now.UnixMilli()); err != nil {
+		return err
+	}
+	var name, role, hash string
+	var active bool
+	err = st(3).QueryRowContext(ctx, uid).Scan(&uid, &name, &role, &active, &hash, &created, &refreshed)
+	if err != nil {
+		return err
+	}
+	return tx.Commit()
+}

@@ -1,0 +1,31 @@
+package sqlstore
+
+import "context"
+
+// dialect is what differs between SQLite and PostgreSQL. The queries do
+// not: both run the same SQL text.
+type dialect interface {
+	// name is the dialect's directory under migrations/.
+	name() string
+	// lock serialises the transactions that take the same key, until tx
+	// ends. SQLite needs nothing: its write transactions are serial.
+	lock(ctx context.Context, tx querier, key lockKey) error
+	// classify recognises the driver's own errors.
+	classify(err error) errKind
+	// retryable reports whether the database aborted a transaction that
+	// may simply be run again (a deadlock or serialization failure).
+	retryable(err error) bool
+}
+
+// lockKey names a lock taken with dialect.lock.
+type lockKey int32
+
+const (
+	// lockMigrate is held while a migration is checked and applied, so
+	// that replicas starting together apply each one once.
+	lockMigrate lockKey = 0x47480001 // "GH" 1
+	// lockRevocations is held from the insertion of revocations to the
+	// commit, so that their seq order is their commit order (see
+	// insertRevocations).
+	lockRevocations lockKey = 0x47480002 // "GH" 2
+)

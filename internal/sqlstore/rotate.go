@@ -1,0 +1,115 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+
+	"github.com/gatehouse/gatehouse/internal/auth"
+)
+
+var opRotate = op{name: "rotate refresh token", conflict: "Refresh token already exists"}
+
+// The statements of a rotation. useToken decides the winner: of concurrent
+// transactions presenting one token, only one finds used_at NULL. On
+// PostgreSQL the others wait for its row lock and then see the token used;
+// on SQLite they wait for the write lock.
+const (
+	useToken = `UPDATE refresh_tokens SET used_at = $1
+		WHERE hash = $2 AND used_at IS NULL
+		RETURNING session_id`
+	// extendSession is also the liveness check: it changes nothing, and
+	// returns no row, when the session is revoked or expired.
+	extendSession = `UPDATE sessions SET refreshed_at = $1, expires_at = $2
+		WHERE id = $3 AND revoked_at IS NULL AND expires_at > $1
+		RETURNING ` + sessionColumns
+	endSession = `UPDATE sessions SET revoked_at = $1
+		WHERE id = $2 AND revoked_at IS NULL AND expires_at > $1
+		RETURNING ` + sessionColumns
+	findToken = `SELECT session_id, used_at FROM refresh_tokens WHERE hash = $1`
+)
+
+// RotateRefreshToken uses up r.PresentedHash in one write transaction and
+// says what it was: the live token (Rotated: r.NewHash replaces it), one
+// used up within r.ReuseInterval (Grace: r.NewHash joins the session), or
+// one used up earlier (Reused: the session is revoked, with a revocation
+// until r.RevokeUntil, and no error). Either of the first two moves the
+// session's expiry to r.Now+r.SessionTTL. EUnauthenticated if the token is
+// unknown or its session is revoked or expired.
+func (s *Store) RotateRefreshToken(ctx context.Context, r auth.Rotation) (auth.RotationResult, error) {
+	var res auth.RotationResult
+	err := s.inTx(ctx, func(tx querier) error {
+		var err error
+		res, err = s.rotate(ctx, tx, r)
+		return err
+	})
+	if err != nil {
+		return auth.RotationResult{}, s.fail(opRotate, err)
+	}
+	return res, nil
+}
+
+func (s *Store) rotate(ctx context.Context, tx querier, r auth.Rotation) (auth.RotationResult, error) {
+	var sessionID string
+	err := tx.QueryRowContext(ctx, useToken, ms(r.Now), r.PresentedHash).Scan(&sessionID)
+	switch {
+	case err == nil:
+		return extend(ctx, tx, r, sessionID, auth.Rotated)
+	case errors.Is(err, sql.ErrNoRows):
+		return s.rotateUsed(ctx, tx, r)
+	}
+	return auth.RotationResult{}, err
+}
+
+// rotateUsed handles a token that useToken did not change: unknown, or
+// used up already.
+func (s *Store) rotateUsed(ctx context.Context, tx querier, r auth.Rotation) (auth.RotationResult, error) {
+	var sessionID string
+	var used sql.NullInt64
+	err := tx.QueryRowContext(ctx, findToken, r.PresentedHash).Scan(&sessionID, &used)
+	if errors.Is(err, sql.ErrNoRows) || err == nil && !used.Valid {
+		return auth.RotationResult{}, errBadRefresh()
+	}
+	if err != nil {
+		return auth.RotationResult{}, err
+	}
+	if r.ReuseInterval > 0 && r.Now.Sub(fromMS(used.Int64)) <= r.ReuseInterval {
+		return extend(ctx, tx, r, sessionID, auth.Grace)
+	}
+	return s.endReused(ctx, tx, r, sessionID)
+}
+
+// extend renews a live session and gives it r.NewHash as a live token.
+func extend(ctx context.Context, tx querier, r auth.Rotation, sessionID string, o auth.RotateOutcome) (auth.RotationResult, error) {
+	sess, err := scanSession(tx.QueryRowContext(ctx, extendSession,
+		ms(r.Now), ms(r.Now.Add(r.SessionTTL)), sessionID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return auth.RotationResult{}, errBadRefresh()
+	}
+	if err != nil {
+		return auth.RotationResult{}, err
+	}
+	if err := insertRefreshToken(ctx, tx, r.NewHash, sessionID, r.Now); err != nil {
+		return auth.RotationResult{}, err
+	}
+	user, err := userByID(ctx, tx, sess.UserID)
+	return auth.RotationResult{Outcome: o, Session: sess, User: user}, err
+}
+
+// endReused revokes the session of a reused token. The transaction
+// commits: the revocation stands although the caller answers 401.
+func (s *Store) endReused(ctx context.Context, tx querier, r auth.Rotation, sessionID string) (auth.RotationResult, error) {
+	sess, err := scanSession(tx.QueryRowContext(ctx, endSession, ms(r.Now), sessionID))
+	if errors.Is(err, sql.ErrNoRows) { // ended already
+		return auth.RotationResult{}, errBadRefresh()
+	}
+	if err != nil {
+		return auth.RotationResult{}, err
+	}
+	revs, err := s.insertRevocations(ctx, tx, auth.RevokedSession, []string{sessionID}, r.RevokeUntil, r.Now)
+	if err != nil {
+		return auth.RotationResult{}, err
+	}
+	user, err := userByID(ctx, tx, sess.UserID)
+	return auth.RotationResult{Outcome: auth.Reused, Session: sess, User: user, Revocations: revs}, err
+}

@@ -1,0 +1,118 @@
+package sqlstore
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/gatehouse/gatehouse/internal/auth"
+	"github.com/gatehouse/gatehouse/internal/storetest"
+)
+
+// postgresEnv names the variable that points the tests at a PostgreSQL
+// database, such as postgres://postgres@127.0.0.1:5432/test?sslmode=disable.
+// Each test works in a schema of its own, dropped at its end.
+const postgresEnv = "GATEHOUSE_TEST_POSTGRES_URL"
+
+func TestConformanceSQLite(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) auth.Store { return newSQLite(t) })
+}
+
+func TestConformancePostgres(t *testing.T) {
+	base := postgresURL(t)
+	storetest.Run(t, func(t *testing.T) auth.Store { return newPostgres(t, base) })
+}
+
+// sqliteURL returns the URL of a new database file in a test directory.
+func sqliteURL(t testing.TB) string {
+	return "sqlite:" + filepath.Join(t.TempDir(), "gatehouse.db")
+}
+
+// newSQLite returns a migrated store on a new SQLite file. The caller
+// closes it (storetest.Run does).
+func newSQLite(t testing.TB) *Store {
+	t.Helper()
+	return openMigrated(t, sqliteURL(t))
+}
+
+// newPostgres returns a migrated store in a new schema of base's database.
+func newPostgres(t testing.TB, base string) *Store {
+	t.Helper()
+	return openMigrated(t, newSchema(t, base))
+}
+
+func openMigrated(t testing.TB, url string) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), url, Options{})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	if err := s.Migrate(context.Background()); err != nil {
+		s.Close()
+		t.Fatalf("Migrate: %v", err)
+	}
+	return s
+}
+
+// closeAtEnd closes s when the test ends.
+func closeAtEnd(t testing.TB, s *Store) *Store {
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// postgresURL returns the test database's URL, or skips the test.
+func postgresURL(t testing.TB) string {
+	u := os.Getenv(postgresEnv)
+	if u == "" {
+		t.Skipf("%s is not set: skipping the PostgreSQL tests", postgresEnv)
+	}
+	return u
+}
+
+// newSchema creates a schema gh_test_<random>, drops it when the test
+// ends, and returns base with search_path set to it.
+func newSchema(t testing.TB, base string) string {
+	t.Helper()
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		t.Fatalf("open %s: %v", postgresEnv, err)
+	}
+	b := make([]byte, 6)
+	rand.Read(b)
+	schema := "gh_test_" + hex.EncodeToString(b)
+	if _, err := admin.Exec(`CREATE SCHEMA ` + schema); err != nil {
+		admin.Close()
+		t.Fatalf("create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		if _, err := admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
+		admin.Close()
+	})
+	return withParam(t, base, "search_path", schema)
+}
+
+func withParam(t testing.TB, raw, key, value string) string {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatalf("parse %s: %v", postgresEnv, err)
+	}
+	q := u.Query()
+	q.Set(key, value)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// dialects runs fn against SQLite, and against PostgreSQL when it is
+// configured, each time with the URL of an empty database.
+func dialects(t *testing.T, fn func(t *testing.T, url string)) {
+	t.Run("sqlite", func(t *testing.T) { fn(t, sqliteURL(t)) })
+	t.Run("postgres", func(t *testing.T) { fn(t, newSchema(t, postgresURL(t))) })
+}

@@ -1,0 +1,174 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/auth"
+)
+
+var _ auth.Store = (*Store)(nil)
+
+// Options tunes a Store. The zero value is ready to use.
+type Options struct {
+	// MaxConns caps the connections to the database: the read pool for
+	// SQLite (which writes through one connection of its own), the one pool
+	// for PostgreSQL. 0 means the greater of 4 and the number of CPUs. For
+	// PostgreSQL a pool_max_conns parameter in the URL wins over it.
+	MaxConns int
+	// Logger receives the few events worth logging (migrations applied).
+	// nil discards them.
+	Logger *slog.Logger
+}
+
+// Store is an auth.Store on a SQL database. It is safe for concurrent use.
+type Store struct {
+	r      *sql.DB    // reads outside transactions
+	w      *sql.DB    // transactions and writes; the same pool as r on PostgreSQL
+	rc, wc *stmtCache // prepared statements of r and w; nil on PostgreSQL
+	d      dialect
+	log    *slog.Logger
+}
+
+// Open prepares a Store for url: "sqlite:PATH" (a file, created if
+// missing) or "postgres://…" / "postgresql://…" (any parameter pgx knows;
+// search_path selects the schema). It checks the URL and sets up the
+// connection pools but does not connect: Ping or Migrate tell whether the
+// database answers.
+func Open(ctx context.Context, url string, opts Options) (*Store, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	maxConns := opts.MaxConns
+	if maxConns <= 0 {
+		maxConns = max(4, runtime.NumCPU())
+	}
+	scheme, _, _ := strings.Cut(url, ":")
+	switch scheme {
+	case "sqlite":
+		return openSQLite(ctx, strings.TrimPrefix(url, "sqlite:"), maxConns, log)
+	case "postgres", "postgresql":
+		return openPostgres(ctx, url, maxConns, log)
+	}
+	return nil, fmt.Errorf("sqlstore: unsupported database URL %q: want sqlite:PATH or postgres://…", redact(url))
+}
+
+// redact keeps the scheme of a URL that is not understood, so that an
+// error message never repeats a password.
+func redact(url string) string {
+	if scheme, _, ok := strings.Cut(url, "://"); ok {
+		return scheme + "://…"
+	}
+	if len(url) > 16 {
+		return url[:16] + "…"
+	}
+	return url
+}
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	return s.fail(opPing, s.r.PingContext(ctx))
+}
+
+// Close releases the connections.
+func (s *Store) Close() error {
+	var err error
+	if s.rc != nil {
+		err = errors.Join(s.rc.close(), s.wc.close())
+	}
+	err = errors.Join(err, s.r.Close())
+	if s.w != s.r {
+		err = errors.Join(err, s.w.Close())
+	}
+	return err
+}
+
+// read runs statements on the read pool.
+func (s *Store) read() querier { return querier{db: s.r, cache: s.rc} }
+
+// write runs single statements that write, outside a transaction.
+func (s *Store) write() querier { return querier{db: s.w, cache: s.wc} }
+
+// maxAttempts bounds the retries of a transaction that PostgreSQL aborted
+// to break a deadlock or a serialization conflict.
+const maxAttempts = 3
+
+// inTx runs fn in a write transaction and commits it if fn returns nil. fn
+// may run more than once, so it must assign its results, not append.
+func (s *Store) inTx(ctx context.Context, fn func(querier) error) error {
+	if s.wc != nil {
+		defer s.wc.preparePending(ctx)
+	}
+	for attempt := 1; ; attempt++ {
+		err := s.tryTx(ctx, fn)
+		if err == nil || attempt == maxAttempts || !s.d.retryable(err) {
+			return err
+		}
+	}
+}
+
+func (s *Store) tryTx(ctx context.Context, fn func(querier) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() // a no-op after Commit
+	if err := fn(querier{db: s.w, tx: tx, cache: s.wc}); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// execOne runs a statement that must change exactly one row, and returns
+// sql.ErrNoRows when it changes none.
+func execOne(ctx context.Context, db querier, query string, args ...any) error {
+	res, err := db.ExecContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return sql.ErrNoRows
+	}
+	return nil
+}
+
+// scanner is a *sql.Row or *sql.Rows.
+type scanner interface {
+	Scan(dest ...any) error
+}
+
+// Times are stored as unix milliseconds, UTC.
+
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+// nullMS stores the zero time as NULL.
+func nullMS(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixMilli()
+}
+
+// fromNullMS reads NULL as the zero time.
+func fromNullMS(v sql.NullInt64) time.Time {
+	if !v.Valid {
+		return time.Time{}
+	}
+	return fromMS(v.Int64)
+}
+
+// now is the store's clock for the methods that take no time.
+func now() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }

@@ -1,0 +1,208 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/auth"
+	"github.com/google/uuid"
+)
+
+var (
+	opCreateUser      = op{name: "create user", conflict: "Username already exists"}
+	opUserByID        = op{name: "user by id", notFound: "User not found"}
+	opUserByName      = op{name: "user by name", notFound: "User not found"}
+	opListUsers       = op{name: "list users"}
+	opUpdateUser      = op{name: "update user", notFound: "User not found"}
+	opSetPasswordHash = op{name: "set password hash", notFound: "User not found"}
+	opDeleteUser      = op{name: "delete user", notFound: "User not found"}
+)
+
+const userColumns = `id, username, role, is_active, password_hash, created_at, updated_at`
+
+func scanUser(row scanner) (auth.User, error) {
+	var u auth.User
+	var created, updated int64
+	err := row.Scan(&u.ID, &u.Username, &u.Role, &u.Active, &u.PasswordHash, &created, &updated)
+	u.CreatedAt, u.UpdatedAt = fromMS(created), fromMS(updated)
+	return u, err
+}
+
+// CreateUser stores u with a new UUIDv7 id, its username in NFKC form and
+// both timestamps set to now. EConflict if the username is taken.
+func (s *Store) CreateUser(ctx context.Context, u *auth.User) error {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return fmt.Errorf("sqlstore: %s: %w", opCreateUser.name, err)
+	}
+	t := now()
+	name := auth.NormalizeUsername(u.Username)
+	_, err = s.write().ExecContext(ctx, `INSERT INTO users
+		(id, username, username_key, role, is_active, password_hash, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $7)`,
+		id.String(), name, auth.UsernameKey(name), string(u.Role), u.Active, u.PasswordHash, ms(t))
+	if err != nil {
+		return s.fail(opCreateUser, err)
+	}
+	u.ID, u.Username, u.CreatedAt, u.UpdatedAt = id.String(), name, t, t
+	return nil
+}
+
+// UserByID returns the user with that id. ENotFound.
+func (s *Store) UserByID(ctx context.Context, id string) (auth.User, error) {
+	u, err := userByID(ctx, s.read(), id)
+	return u, s.fail(opUserByID, err)
+}
+
+func userByID(ctx context.Context, db querier, id string) (auth.User, error) {
+	return scanUser(db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id))
+}
+
+// UserByName returns the user whose auth.UsernameKey matches name's.
+// ENotFound.
+func (s *Store) UserByName(ctx context.Context, name string) (auth.User, error) {
+	u, err := scanUser(s.read().QueryRowContext(ctx,
+		`SELECT `+userColumns+` FROM users WHERE username_key = $1`, auth.UsernameKey(name)))
+	return u, s.fail(opUserByName, err)
+}
+
+// ListUsers returns up to limit users in id (creation) order, after the id
+// after ("" for the first page).
+func (s *Store) ListUsers(ctx context.Context, after string, limit int) ([]auth.User, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	rows, err := s.read().QueryContext(ctx,
+		`SELECT `+userColumns+` FROM users WHERE id > $1 ORDER BY id LIMIT $2`, after, limit)
+	if err != nil {
+		return nil, s.fail(opListUsers, err)
+	}
+	users, err := collect(rows, scanUser)
+	return users, s.fail(opListUsers, err)
+}
+
+// UpdateUser applies u. When that changes a value, it revokes the user's
+// live sessions but exceptSession in the same transaction, each with a
+// revocation that expires at until. ENotFound.
+func (s *Store) UpdateUser(ctx context.Context, id string, u auth.UserUpdate, exceptSession string, until time.Time) (auth.User, []auth.Revocation, error) {
+	var user auth.User
+	var revs []auth.Revocation
+	err := s.inTx(ctx, func(tx querier) error {
+		var err error
+		user, revs, err = s.updateUser(ctx, tx, id, u, exceptSession, until)
+		return err
+	})
+	if err != nil {
+		return auth.User{}, nil, s.fail(opUpdateUser, err)
+	}
+	return user, revs, nil
+}
+
+// updateUser changes the row only where a value differs, so that "no row
+// changed" tells a no-op from a change without reading first.
+func (s *Store) updateUser(ctx context.Context, tx querier, id string, u auth.UserUpdate, except string, until time.Time) (auth.User, []auth.Revocation, error) {
+	t := now()
+	role, active, hash := nullString(u.Role), nullBool(u.Active), nullString(u.PasswordHash)
+	user, err := scanUser(tx.QueryRowContext(ctx, `UPDATE users SET
+		role = COALESCE($2, role), is_active = COALESCE($3, is_active),
+		password_hash = COALESCE($4, password_hash), updated_at = $5
+		WHERE id = $1 AND (role <> COALESCE($2, role) OR is_active <> COALESCE($3, is_active)
+			OR password_hash <> COALESCE($4, password_hash))
+		RETURNING `+userColumns, id, role, active, hash, ms(t)))
+	if errors.Is(err, sql.ErrNoRows) { // unknown user, or nothing to change
+		user, err = userByID(ctx, tx, id)
+		return user, nil, err
+	}
+	if err != nil {
+		return auth.User{}, nil, err
+	}
+	revs, err := s.revokeSessions(ctx, tx, auth.SessionFilter{UserID: id, ExceptSessionID: except}, until, t)
+	return user, revs, err
+}
+
+// nullString and nullBool pass a nil pointer as NULL and anything else as
+// the plain value it points to.
+func nullString[T ~string](p *T) any {
+	if p == nil {
+		return nil
+	}
+	return string(*p)
+}
+
+func nullBool(p *bool) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
+
+// SetPasswordHash replaces a user's hash without revoking anything.
+// ENotFound.
+func (s *Store) SetPasswordHash(ctx context.Context, id, hash string) error {
+	err := execOne(ctx, s.write(), `UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1`,
+		id, hash, ms(now()))
+	return s.fail(opSetPasswordHash, err)
+}
+
+// DeleteUser deletes a user, its sessions and their refresh tokens, and
+// records a revocation for each live session. ENotFound.
+func (s *Store) DeleteUser(ctx context.Context, id string, until time.Time) ([]auth.Revocation, error) {
+	var revs []auth.Revocation
+	err := s.inTx(ctx, func(tx querier) error {
+		var err error
+		revs, err = s.deleteUser(ctx, tx, id, until)
+		return err
+	})
+	if err != nil {
+		return nil, s.fail(opDeleteUser, err)
+	}
+	return revs, nil
+}
+
+// deleteUser locks the rows in the order a rotation does (refresh tokens,
+// then sessions), so that the two cannot deadlock on PostgreSQL.
+func (s *Store) deleteUser(ctx context.Context, tx querier, id string, until time.Time) ([]auth.Revocation, error) {
+	t := now()
+	if _, err := tx.ExecContext(ctx, `DELETE FROM refresh_tokens
+		WHERE session_id IN (SELECT id FROM sessions WHERE user_id = $1)`, id); err != nil {
+		return nil, err
+	}
+	ids, err := queryStrings(ctx, tx, `DELETE FROM sessions
+		WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 RETURNING id`, id, ms(t))
+	if err != nil {
+		return nil, err
+	}
+	if err := execOne(ctx, tx, `DELETE FROM users WHERE id = $1`, id); err != nil {
+		return nil, err
+	}
+	return s.insertRevocations(ctx, tx, auth.RevokedSession, ids, until, t)
+}
+
+// collect reads every row with scan and closes rows.
+func collect[T any](rows *sql.Rows, scan func(scanner) (T, error)) ([]T, error) {
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// queryStrings runs a query whose rows are one string each.
+func queryStrings(ctx context.Context, db querier, query string, args ...any) ([]string, error) {
+	rows, err := db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, func(row scanner) (string, error) {
+		var s string
+		return s, row.Scan(&s)
+	})
+}

@@ -1,0 +1,87 @@
+package verify_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gatehouse/gatehouse/verify"
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Example verifies an access token with a key the service was configured
+// with. The token is minted here only to keep the example self-contained;
+// normally it comes from Gatehouse and from the Authorization header.
+func Example() {
+	seed := make([]byte, ed25519.SeedSize) // use the real key of your issuer
+	priv := ed25519.NewKeyFromSeed(seed)
+	now := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
+
+	keys, err := verify.NewStaticKeySet(verify.Key{
+		ID: "key-1", Algorithm: verify.EdDSA, Key: priv.Public(),
+	})
+	if err != nil {
+		panic(err)
+	}
+	v, err := verify.New(context.Background(), verify.Config{
+		Issuer:     "https://auth.example.com",
+		Audience:   "orders-api",
+		Algorithms: []string{verify.EdDSA},
+		KeySet:     keys,
+		Now:        func() time.Time { return now }, // omit to use time.Now
+	})
+	if err != nil {
+		panic(err)
+	}
+
+	header := "Bearer " + mintExampleToken(priv, now)
+	raw, err := verify.BearerToken(header)
+	if err != nil {
+		panic(err)
+	}
+	claims, err := v.Verify(context.Background(), raw)
+	if err != nil {
+		fmt.Println("401 Could not validate credentials:", err)
+		return
+	}
+	fmt.Println(claims.Username, claims.Role, claims.ExpiresAt.Sub(now))
+
+	now = now.Add(time.Hour)
+	_, err = v.Verify(context.Background(), raw)
+	fmt.Println(errors.Is(err, verify.ErrExpired))
+	// Output:
+	// alice admin 30m0s
+	// true
+}
+
+// mintExampleToken signs a token as Gatehouse would.
+func mintExampleToken(priv ed25519.PrivateKey, now time.Time) string {
+	tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, jwt.MapClaims{
+		"iss": "https://auth.example.com", "aud": "orders-api", "sub": "42",
+		"exp": now.Add(30 * time.Minute).Unix(), "iat": now.Unix(), "nbf": now.Unix(),
+		"jti": "Yf3Qx0k2b5s9QmD8r1c7Zw", "sid": "s-1", "type": "access",
+		"username": "alice", "role": "admin",
+	})
+	tok.Header["typ"] = "at+jwt"
+	tok.Header["kid"] = "key-1"
+	s, err := tok.SignedString(priv)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// ExampleBearerToken shows the errors of BearerToken.
+func ExampleBearerToken() {
+	for _, h := range []string{"Bearer abc.def.ghi", "", "Basic dXNlcjpwYXNz", "Bearer a b"} {
+		tok, err := verify.BearerToken(h)
+		fmt.Printf("%q %v\n", tok, err)
+	}
+	// Output:
+	// "abc.def.ghi" <nil>
+	// "" verify: no token
+	// "" verify: no token
+	// "" verify: malformed token
+}
