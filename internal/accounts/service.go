@@ -127,7 +127,7 @@ func (s *Service) apply(ctx context.Context, id string, upd auth.UserUpdate, kee
 	if err != nil {
 		return auth.User{}, err
 	}
-	s.Revocations.Add(recs...)
+	s.Revocations.Record(ctx, recs...)
 	return u, nil
 }
 
@@ -141,7 +141,7 @@ func (s *Service) Delete(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	s.Revocations.Add(recs...)
+	s.Revocations.Record(ctx, recs...)
 	return nil
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/keys"
 	"github.com/gatehouse/gatehouse/internal/password"
+	"github.com/gatehouse/gatehouse/internal/redisbus"
 	"github.com/gatehouse/gatehouse/internal/revocation"
 	"github.com/gatehouse/gatehouse/internal/server"
 	"github.com/gatehouse/gatehouse/internal/sessions"
@@ -34,12 +35,17 @@ type App struct {
 	Verifier *verify.Verifier
 	Sessions *sessions.Service
 	Accounts *accounts.Service
+	// Bus fans revocations out through Redis; nil without GATEHOUSE_REDIS_URL.
+	Bus *redisbus.Bus
 }
 
 // Options adjust what Open builds; the zero value is production.
 type Options struct {
 	// PasswordParams replaces the argon2id parameters (tests use cheap ones).
 	PasswordParams *password.Params
+	// RedisPrefix is put before every Redis key and channel (tests use one
+	// of their own).
+	RedisPrefix string
 }
 
 // OpenStore opens and migrates the database.
@@ -84,6 +90,14 @@ func (a *App) init(ctx context.Context, opt Options) error {
 	if err := a.Poller.Load(ctx); err != nil {
 		return err
 	}
+	if cfg.RedisURL != "" {
+		bus, err := redisbus.Open(ctx, cfg.RedisURL, redisbus.Options{Prefix: opt.RedisPrefix, Log: a.Log})
+		if err != nil {
+			return fmt.Errorf("GATEHOUSE_REDIS_URL: %w", err)
+		}
+		a.Bus = bus
+		a.Revoked.SetPublisher(bus, a.Log)
+	}
 	params := password.DefaultParams
 	if opt.PasswordParams != nil {
 		params = *opt.PasswordParams
@@ -109,14 +123,28 @@ func (a *App) init(ctx context.Context, opt Options) error {
 	return nil
 }
 
-// Close releases the database.
-func (a *App) Close() error { return a.Store.Close() }
+// Close releases the database and Redis.
+func (a *App) Close() error {
+	if a.Bus != nil {
+		a.Bus.Close()
+	}
+	return a.Store.Close()
+}
+
+// checks are what /readyz asks.
+func (a *App) checks() []server.Check {
+	c := []server.Check{{Name: "database", Ping: a.Store.Ping}}
+	if a.Bus != nil {
+		c = append(c, server.Check{Name: "redis", Ping: a.Bus.Ping})
+	}
+	return c
+}
 
 // Handler returns the HTTP API.
 func (a *App) Handler() http.Handler {
 	return server.New(server.Config{
 		Sessions: a.Sessions, Accounts: a.Accounts, Keys: a.Keys, Verifier: a.Verifier,
-		Checks: []server.Check{{Name: "database", Ping: a.Store.Ping}}, Issuer: a.Config.Issuer,
+		Checks: a.checks(), Issuer: a.Config.Issuer,
 		SignupOpen: a.Config.Signup == "open", Log: a.Log,
 	})
 }
@@ -126,6 +154,11 @@ func (a *App) Handler() http.Handler {
 func (a *App) RunBackground(ctx context.Context) {
 	go a.Keys.Run(ctx, 10*time.Second)
 	go a.Poller.Run(ctx)
+	if a.Bus != nil {
+		// On every (re)subscription the whole denylist is reloaded, so
+		// nothing published while Redis was away stays missed.
+		go a.Bus.Run(ctx, a.Poller.Load, func(recs []auth.Revocation) { a.Revoked.Add(recs...) })
+	}
 	go a.prune(ctx, 10*time.Minute)
 }
 

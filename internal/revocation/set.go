@@ -5,6 +5,8 @@
 package revocation
 
 import (
+	"context"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -17,6 +19,9 @@ type Set struct {
 	sessions map[string]int64 // sid → expiry, unix seconds
 	tokens   map[string]int64 // jti → expiry, unix seconds
 	now      func() time.Time
+
+	publisher Publisher
+	log       *slog.Logger
 }
 
 // NewSet returns an empty set; now is the clock (time.Now when nil).
@@ -97,4 +102,36 @@ func (s *Set) Len() (sessions, tokens int) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return len(s.sessions), len(s.tokens)
+}
+
+// publishTimeout bounds how long a request waits for Redis.
+const publishTimeout = 500 * time.Millisecond
+
+// Publisher carries revocations to the other replicas (Redis).
+type Publisher interface {
+	Publish(ctx context.Context, recs []auth.Revocation) error
+}
+
+// SetPublisher makes Record also publish; call it before serving.
+func (s *Set) SetPublisher(p Publisher, log *slog.Logger) {
+	s.publisher, s.log = p, log
+}
+
+// Record applies revocations that were just written to the database: at
+// once here, and through the publisher to every other replica. A failed
+// publish is logged, not returned: the revocation is durable, and the
+// other replicas reload it from the database when they reconnect.
+func (s *Set) Record(ctx context.Context, recs ...auth.Revocation) {
+	if len(recs) == 0 {
+		return
+	}
+	s.Add(recs...)
+	if s.publisher == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
+	defer cancel()
+	if err := s.publisher.Publish(ctx, recs); err != nil {
+		s.log.Warn("publishing revocations failed; other replicas will reload them from the database", "count", len(recs), "err", err)
+	}
 }

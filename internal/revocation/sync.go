@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/auth"
@@ -24,11 +25,15 @@ type Poller struct {
 	Source   Source
 	Interval time.Duration
 	Log      *slog.Logger
-	cursor   int64
+
+	mu     sync.Mutex // Load and Poll may run on different goroutines
+	cursor int64
 }
 
 // Load reads the whole denylist into the set. Call it before serving.
 func (p *Poller) Load(ctx context.Context) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	recs, cursor, err := p.Source.Revocations(ctx, p.Set.now())
 	if err != nil {
 		return fmt.Errorf("load revocations: %w", err)
@@ -40,6 +45,8 @@ func (p *Poller) Load(ctx context.Context) error {
 
 // Poll applies what was recorded since the last call.
 func (p *Poller) Poll(ctx context.Context) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	recs, cursor, err := p.Source.RevocationsSince(ctx, p.cursor)
 	if err != nil {
 		return fmt.Errorf("poll revocations: %w", err)

@@ -47,7 +47,7 @@ func (s *Service) revokeSessions(ctx context.Context, f auth.SessionFilter) erro
 	if err != nil {
 		return err
 	}
-	s.Revocations.Add(recs...)
+	s.Revocations.Record(ctx, recs...)
 	return nil
 }
 
@@ -88,7 +88,7 @@ func (s *Service) Revoke(ctx context.Context, caller *verify.Claims, tok string)
 	if err != nil {
 		return err
 	}
-	s.Revocations.Add(rec)
+	s.Revocations.Record(ctx, rec)
 	return nil
 }
 

@@ -167,7 +167,7 @@ func (s *Service) Refresh(ctx context.Context, presented string, c Client) (Toke
 		return Tokens{}, err
 	}
 	if res.Outcome == auth.Reused {
-		s.Revocations.Add(res.Revocations...)
+		s.Revocations.Record(ctx, res.Revocations...)
 		s.Log.Warn("refresh token reused: session revoked", "session", res.Session.ID, "user", res.Session.UserID, "ip", c.IP)
 		return Tokens{}, errBadRefresh
 	}

@@ -1,0 +1,143 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+)
+
+// pgSchema makes a schema of its own in the test database and returns the
+// URL that uses it.
+func pgSchema(t *testing.T, base string) string {
+	t.Helper()
+	db, err := sql.Open("pgx", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	b := make([]byte, 6)
+	rand.Read(b)
+	schema := "gh_replicas_" + hex.EncodeToString(b)
+	if _, err := db.Exec(`CREATE SCHEMA ` + schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Exec(`DROP SCHEMA ` + schema + ` CASCADE`) })
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// cluster starts n replicas on one PostgreSQL schema and one Redis prefix.
+func cluster(t *testing.T, n int) []*env {
+	pg, rd := os.Getenv("GATEHOUSE_TEST_POSTGRES_URL"), os.Getenv("GATEHOUSE_TEST_REDIS_URL")
+	if pg == "" || rd == "" {
+		t.Skip("GATEHOUSE_TEST_POSTGRES_URL and GATEHOUSE_TEST_REDIS_URL are not both set: skipping the replica tests")
+	}
+	cfg := testConfig(t)
+	cfg.DatabaseURL = pgSchema(t, pg)
+	cfg.RedisURL = rd
+	cfg.ReuseInterval = 0
+	b := make([]byte, 6)
+	rand.Read(b)
+	prefix := "gh-test-" + hex.EncodeToString(b) + ":"
+	var envs []*env
+	for i := range n {
+		log := slog.New(slog.NewTextHandler(io.Discard, nil))
+		a, err := Open(context.Background(), cfg, log, Options{PasswordParams: &cheapParams, RedisPrefix: prefix})
+		if err != nil {
+			t.Fatalf("replica %d: %v", i, err)
+		}
+		if i == 0 {
+			if err := a.CreateDemoUsers(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		a.RunBackground(ctx)
+		e := &env{t: t, app: a, srv: httptest.NewServer(a.Handler())}
+		t.Cleanup(func() { cancel(); e.stop() })
+		envs = append(envs, e)
+	}
+	for _, e := range envs { // wait for every subscription to be live
+		eventually(t, 5*time.Second, e.app.Bus.Connected)
+	}
+	return envs
+}
+
+func TestReplicasShareSessionsAndRevocations(t *testing.T) {
+	t.Parallel()
+	r := cluster(t, 3)
+	a, b, c := r[0], r[1], r[2]
+
+	// Login on A, refresh on B, verify on C.
+	p := a.login("alice", "secret123")
+	res := b.refresh(p.refresh)
+	expect(t, res, 200, "")
+	next := pair{res.str(t, "access_token"), res.str(t, "refresh_token")}
+	expect(t, c.do("GET", "/me", next.access, nil), 200, "")
+
+	// Logout on A is seen by B and C within a second.
+	start := time.Now()
+	expect(t, a.do("POST", "/auth/logout", next.access, nil), 204, "")
+	for _, e := range []*env{b, c} {
+		eventually(t, time.Second, func() bool { return e.do("GET", "/me", next.access, nil).status == 401 })
+	}
+	t.Logf("logout on A rejected on B and C after %s", time.Since(start))
+
+	// Reuse detection across replicas: a used-up token on C ends the
+	// session whose live token was issued on B.
+	q := a.login("bob", "password456")
+	res = b.refresh(q.refresh)
+	expect(t, res, 200, "")
+	live := pair{res.str(t, "access_token"), res.str(t, "refresh_token")}
+	expect401(t, c.refresh(q.refresh), "Invalid or expired refresh token")
+	expect401(t, a.refresh(live.refresh), "Invalid or expired refresh token")
+	eventually(t, time.Second, func() bool { return a.do("GET", "/me", live.access, nil).status == 401 })
+}
+
+func TestReplicasConcurrentRefreshOneWinner(t *testing.T) {
+	t.Parallel()
+	r := cluster(t, 3)
+	p := r[0].login("bob", "password456")
+	const n = 50
+	statuses := make([]int, n)
+	var wg sync.WaitGroup
+	gate := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-gate
+			statuses[i] = r[i%3].refresh(p.refresh).status
+		}()
+	}
+	close(gate)
+	wg.Wait()
+	wins := 0
+	for _, s := range statuses {
+		if s == 200 {
+			wins++
+		} else if s != 401 {
+			t.Fatalf("status %d among %v", s, statuses)
+		}
+	}
+	if wins != 1 {
+		t.Fatalf("%d of %d concurrent refreshes over 3 replicas succeeded, want 1", wins, n)
+	}
+}
