@@ -158,8 +158,17 @@ func (a *App) RunBackground(ctx context.Context) {
 		// On every (re)subscription the whole denylist is reloaded, so
 		// nothing published while Redis was away stays missed.
 		go a.Bus.Run(ctx, a.Poller.Load, func(recs []auth.Revocation) { a.Revoked.Add(recs...) })
+	} else if a.Store.CanListen() {
+		// PostgreSQL without Redis: LISTEN/NOTIFY wakes a poll at once.
+		go a.Store.Listen(ctx, a.Poller.Load, a.pollNow)
 	}
 	go a.prune(ctx, 10*time.Minute)
+}
+
+func (a *App) pollNow(ctx context.Context) {
+	if err := a.Poller.Poll(ctx); err != nil && ctx.Err() == nil {
+		a.Log.Warn("reading new revocations failed", "err", err)
+	}
 }
 
 func (a *App) prune(ctx context.Context, every time.Duration) {

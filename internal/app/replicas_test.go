@@ -44,14 +44,16 @@ func pgSchema(t *testing.T, base string) string {
 }
 
 // cluster starts n replicas on one PostgreSQL schema and one Redis prefix.
-func cluster(t *testing.T, n int) []*env {
+func cluster(t *testing.T, n int, withRedis bool) []*env {
 	pg, rd := os.Getenv("GATEHOUSE_TEST_POSTGRES_URL"), os.Getenv("GATEHOUSE_TEST_REDIS_URL")
 	if pg == "" || rd == "" {
 		t.Skip("GATEHOUSE_TEST_POSTGRES_URL and GATEHOUSE_TEST_REDIS_URL are not both set: skipping the replica tests")
 	}
 	cfg := testConfig(t)
 	cfg.DatabaseURL = pgSchema(t, pg)
-	cfg.RedisURL = rd
+	if withRedis {
+		cfg.RedisURL = rd
+	}
 	cfg.ReuseInterval = 0
 	b := make([]byte, 6)
 	rand.Read(b)
@@ -75,14 +77,16 @@ func cluster(t *testing.T, n int) []*env {
 		envs = append(envs, e)
 	}
 	for _, e := range envs { // wait for every subscription to be live
-		eventually(t, 5*time.Second, e.app.Bus.Connected)
+		if e.app.Bus != nil {
+			eventually(t, 5*time.Second, e.app.Bus.Connected)
+		}
 	}
 	return envs
 }
 
 func TestReplicasShareSessionsAndRevocations(t *testing.T) {
 	t.Parallel()
-	r := cluster(t, 3)
+	r := cluster(t, 3, true)
 	a, b, c := r[0], r[1], r[2]
 
 	// Login on A, refresh on B, verify on C.
@@ -113,7 +117,7 @@ func TestReplicasShareSessionsAndRevocations(t *testing.T) {
 
 func TestReplicasConcurrentRefreshOneWinner(t *testing.T) {
 	t.Parallel()
-	r := cluster(t, 3)
+	r := cluster(t, 3, true)
 	p := r[0].login("bob", "password456")
 	const n = 50
 	statuses := make([]int, n)
@@ -140,4 +144,17 @@ func TestReplicasConcurrentRefreshOneWinner(t *testing.T) {
 	if wins != 1 {
 		t.Fatalf("%d of %d concurrent refreshes over 3 replicas succeeded, want 1", wins, n)
 	}
+}
+
+func TestReplicasWithoutRedisUseListenNotify(t *testing.T) {
+	t.Parallel()
+	r := cluster(t, 2, false)
+	a, b := r[0], r[1]
+	time.Sleep(200 * time.Millisecond) // let the listeners connect
+	p := a.login("alice", "secret123")
+	expect(t, b.do("GET", "/me", p.access, nil), 200, "")
+	start := time.Now()
+	expect(t, a.do("POST", "/auth/logout", p.access, nil), 204, "")
+	eventually(t, time.Second, func() bool { return b.do("GET", "/me", p.access, nil).status == 401 })
+	t.Logf("logout on A rejected on B after %s (PostgreSQL NOTIFY, no Redis)", time.Since(start))
 }

@@ -27,12 +27,13 @@ func openPostgres(_ context.Context, url string, maxConns int, log *slog.Logger)
 	if err != nil {
 		return nil, err
 	}
+	listen := cfg.Copy()
 	db := stdlib.OpenDB(*cfg)
 	db.SetMaxOpenConns(pool.maxConns)
 	db.SetMaxIdleConns(pool.maxConns)
 	db.SetConnMaxLifetime(pool.maxLifetime)
 	db.SetConnMaxIdleTime(pool.maxIdleTime)
-	return &Store{r: db, w: db, d: postgresDialect{}, log: log}, nil
+	return &Store{r: db, w: db, d: postgresDialect{}, log: log, listenCfg: listen}, nil
 }
 
 // poolParams are the pool settings that a URL may carry.

@@ -29,8 +29,8 @@ const pruneEndedAfter = 24 * time.Hour
 // and the commit are serialised with lockRevocations. Revocations are rare
 // (logout, a user change, a reused token), so the lock costs little; it is
 // taken after the transaction's row locks, and the holder takes none
-// afterwards, so it cannot deadlock with them. Telling other replicas that
-// a revocation exists (LISTEN/NOTIFY) is a separate concern, not done here.
+// afterwards, so it cannot deadlock with them. On PostgreSQL the
+// transaction also sends a NOTIFY, delivered at commit (see Listen).
 func (s *Store) insertRevocations(ctx context.Context, tx querier, kind auth.RevocationKind, ids []string, until, t time.Time) ([]auth.Revocation, error) {
 	if len(ids) == 0 {
 		return nil, nil
@@ -46,6 +46,11 @@ func (s *Store) insertRevocations(ctx context.Context, tx querier, kind auth.Rev
 			return nil, err
 		}
 		revs = append(revs, auth.Revocation{Kind: kind, ID: id, ExpiresAt: fromMS(ms(until))})
+	}
+	if s.listenCfg != nil {
+		if err := notifyRevocations(ctx, tx); err != nil {
+			return nil, err
+		}
 	}
 	return revs, nil
 }

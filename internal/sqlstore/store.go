@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/jackc/pgx/v5"
 	"log/slog"
 	"runtime"
 	"strings"
@@ -34,6 +35,8 @@ type Store struct {
 	rc, wc *stmtCache // prepared statements of r and w; nil on PostgreSQL
 	d      dialect
 	log    *slog.Logger
+	// listenCfg connects the LISTEN connection; nil on SQLite.
+	listenCfg *pgx.ConnConfig
 }
 
 // Open prepares a Store for url: "sqlite:PATH" (a file, created if
