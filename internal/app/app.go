@@ -152,7 +152,7 @@ func (a *App) Handler() http.Handler {
 // RunBackground starts the loops that keep this process in step with the
 // database, until ctx ends: keys, revocations, and pruning of expired rows.
 func (a *App) RunBackground(ctx context.Context) {
-	go a.Keys.Run(ctx, 10*time.Second)
+	go a.Keys.Run(ctx, a.keyReloadInterval())
 	go a.Poller.Run(ctx)
 	if a.Bus != nil {
 		// On every (re)subscription the whole denylist is reloaded, so
@@ -163,6 +163,13 @@ func (a *App) RunBackground(ctx context.Context) {
 		go a.Store.Listen(ctx, a.Poller.Load, a.pollNow)
 	}
 	go a.prune(ctx, 10*time.Minute)
+}
+
+// keyReloadInterval is how often keys rotated elsewhere are picked up:
+// well within the publish delay, so that every replica publishes a new key
+// before any replica signs with it.
+func (a *App) keyReloadInterval() time.Duration {
+	return min(10*time.Second, max(time.Second, a.Config.KeyPublishDelay/3))
 }
 
 func (a *App) pollNow(ctx context.Context) {
