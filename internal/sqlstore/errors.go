@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 
 	"github.com/gatehouse/gatehouse/internal/auth"
@@ -71,7 +72,8 @@ func (s *Store) classify(err error) errKind {
 	var ne net.Error
 	switch {
 	case errors.Is(err, driver.ErrBadConn), errors.Is(err, sql.ErrConnDone),
-		errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne):
+		errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne),
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed):
 		return kindUnavailable
 	}
 	return kindOther

@@ -97,7 +97,7 @@ func (postgresDialect) retryable(err error) bool {
 
 func (postgresDialect) classify(err error) errKind {
 	var ce *pgconn.ConnectError
-	if errors.As(err, &ce) || pgconn.Timeout(err) {
+	if errors.As(err, &ce) || pgconn.Timeout(err) || pgconn.SafeToRetry(err) {
 		return kindUnavailable
 	}
 	var e *pgconn.PgError
