@@ -11,6 +11,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/app"
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/redisbus"
 )
 
 func runServe(ctx context.Context, env *cliEnv, args []string) error {
@@ -37,6 +38,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 func serve(ctx context.Context, env *cliEnv, cfg config.Config, demo bool) error {
 	started := time.Now()
 	log := newLogger(env.stderr, cfg.LogFormat)
+	redisbus.RouteDriverLogs(log)
 	a, err := app.Open(ctx, cfg, log, app.Options{})
 	if err != nil {
 		return err
