@@ -3,16 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"database/sql"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib"
+	"github.com/gatehouse/gatehouse/internal/pgtest"
 )
 
 // This file starts real `gatehouse serve` processes against one PostgreSQL
@@ -47,27 +43,10 @@ func buildBinary(t *testing.T) string {
 }
 
 func pgSchemaURL(t *testing.T) string {
-	base := os.Getenv("GATEHOUSE_TEST_POSTGRES_URL")
-	if base == "" || os.Getenv("GATEHOUSE_TEST_REDIS_URL") == "" {
-		t.Skip("GATEHOUSE_TEST_POSTGRES_URL and GATEHOUSE_TEST_REDIS_URL are not both set: skipping the multi-process replica test")
+	if os.Getenv("GATEHOUSE_TEST_REDIS_URL") == "" {
+		t.Skip("GATEHOUSE_TEST_REDIS_URL is not set: skipping the multi-process replica test")
 	}
-	db, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "gh_procs_" + hex.EncodeToString(b)
-	if _, err := db.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Exec("DROP SCHEMA " + schema + " CASCADE") })
-	u, _ := url.Parse(base)
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
+	return pgtest.Schema(t, pgtest.URL(t))
 }
 
 // redisProc is a throwaway redis-server on a port of its own.

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/pgtest"
 )
 
 // tcpProxy forwards to target until it is cut; then it refuses and drops
@@ -75,7 +77,7 @@ func TestPostgresOutage(t *testing.T) {
 	if pg == "" {
 		t.Skip("GATEHOUSE_TEST_POSTGRES_URL is not set: skipping the PostgreSQL outage test")
 	}
-	u, err := url.Parse(pgSchema(t, pg))
+	u, err := url.Parse(pgtest.Schema(t, pg))
 	if err != nil {
 		t.Fatal(err)
 	}

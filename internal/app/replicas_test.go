@@ -3,45 +3,17 @@ package app
 import (
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"encoding/hex"
 	"io"
 	"log/slog"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"sync"
 	"testing"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib"
+	"github.com/gatehouse/gatehouse/internal/pgtest"
 )
-
-// pgSchema makes a schema of its own in the test database and returns the
-// URL that uses it.
-func pgSchema(t *testing.T, base string) string {
-	t.Helper()
-	db, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "gh_replicas_" + hex.EncodeToString(b)
-	if _, err := db.Exec(`CREATE SCHEMA ` + schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Exec(`DROP SCHEMA ` + schema + ` CASCADE`) })
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
 
 // cluster starts n replicas on one PostgreSQL schema and one Redis prefix.
 func cluster(t *testing.T, n int, withRedis bool) []*env {
@@ -50,7 +22,7 @@ func cluster(t *testing.T, n int, withRedis bool) []*env {
 		t.Skip("GATEHOUSE_TEST_POSTGRES_URL and GATEHOUSE_TEST_REDIS_URL are not both set: skipping the replica tests")
 	}
 	cfg := testConfig(t)
-	cfg.DatabaseURL = pgSchema(t, pg)
+	cfg.DatabaseURL = pgtest.Schema(t, pg)
 	if withRedis {
 		cfg.RedisURL = rd
 	}

@@ -2,13 +2,12 @@ package sqlstore
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"net/url"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/gatehouse/gatehouse/internal/pgtest"
 
 	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/storetest"
@@ -74,28 +73,10 @@ func postgresURL(t testing.TB) string {
 	return u
 }
 
-// newSchema creates a schema gh_test_<random>, drops it when the test
-// ends, and returns base with search_path set to it.
+// newSchema creates a schema of the test's own (see pgtest.Schema).
 func newSchema(t testing.TB, base string) string {
 	t.Helper()
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatalf("open %s: %v", postgresEnv, err)
-	}
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "gh_test_" + hex.EncodeToString(b)
-	if _, err := admin.Exec(`CREATE SCHEMA ` + schema); err != nil {
-		admin.Close()
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		if _, err := admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-		admin.Close()
-	})
-	return withParam(t, base, "search_path", schema)
+	return pgtest.Schema(t, base)
 }
 
 func withParam(t testing.TB, raw, key, value string) string {
