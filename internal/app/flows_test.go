@@ -2,7 +2,6 @@ package app
 
 import (
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -200,33 +199,7 @@ func TestConcurrentRefreshOneWinner(t *testing.T) {
 	cfg.ReuseInterval = 0
 	e := start(t, cfg)
 	p := e.login("bob", "password456")
-	const n = 30
-	var wg sync.WaitGroup
-	statuses := make([]int, n)
-	gate := make(chan struct{})
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-gate
-			statuses[i] = e.refresh(p.refresh).status
-		}()
-	}
-	close(gate)
-	wg.Wait()
-	wins := 0
-	for _, s := range statuses {
-		switch s {
-		case 200:
-			wins++
-		case 401:
-		default:
-			t.Fatalf("status %d among %v", s, statuses)
-		}
-	}
-	if wins != 1 {
-		t.Fatalf("%d refreshes succeeded, want exactly 1: %v", wins, statuses)
-	}
+	oneWinner(t, 30, func(int) int { return e.refresh(p.refresh).status })
 }
 
 func TestLogoutScopes(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -191,5 +192,38 @@ func eventually(t *testing.T, within time.Duration, check func() bool) {
 			t.Fatalf("condition not met within %s", within)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// oneWinner sends n refreshes of one token at the same instant, the i-th
+// through refresh(i), and fails unless exactly one succeeds and the others
+// get 401.
+func oneWinner(t *testing.T, n int, refresh func(i int) int) {
+	t.Helper()
+	statuses := make([]int, n)
+	var wg sync.WaitGroup
+	gate := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-gate
+			statuses[i] = refresh(i)
+		}()
+	}
+	close(gate)
+	wg.Wait()
+	wins := 0
+	for _, s := range statuses {
+		switch s {
+		case 200:
+			wins++
+		case 401:
+		default:
+			t.Fatalf("status %d among %v", s, statuses)
+		}
+	}
+	if wins != 1 {
+		t.Fatalf("%d of %d concurrent refreshes succeeded, want exactly 1: %v", wins, n, statuses)
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"os"
-	"sync"
 	"testing"
 	"time"
 
@@ -91,31 +90,7 @@ func TestReplicasConcurrentRefreshOneWinner(t *testing.T) {
 	t.Parallel()
 	r := cluster(t, 3, true)
 	p := r[0].login("bob", "password456")
-	const n = 50
-	statuses := make([]int, n)
-	var wg sync.WaitGroup
-	gate := make(chan struct{})
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-gate
-			statuses[i] = r[i%3].refresh(p.refresh).status
-		}()
-	}
-	close(gate)
-	wg.Wait()
-	wins := 0
-	for _, s := range statuses {
-		if s == 200 {
-			wins++
-		} else if s != 401 {
-			t.Fatalf("status %d among %v", s, statuses)
-		}
-	}
-	if wins != 1 {
-		t.Fatalf("%d of %d concurrent refreshes over 3 replicas succeeded, want 1", wins, n)
-	}
+	oneWinner(t, 50, func(i int) int { return r[i%3].refresh(p.refresh).status })
 }
 
 func TestReplicasWithoutRedisUseListenNotify(t *testing.T) {
