@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"net/url"
 	"os"
 	"path/filepath"
 	"testing"
@@ -77,18 +76,6 @@ func postgresURL(t testing.TB) string {
 func newSchema(t testing.TB, base string) string {
 	t.Helper()
 	return pgtest.Schema(t, base)
-}
-
-func withParam(t testing.TB, raw, key, value string) string {
-	t.Helper()
-	u, err := url.Parse(raw)
-	if err != nil {
-		t.Fatalf("parse %s: %v", postgresEnv, err)
-	}
-	q := u.Query()
-	q.Set(key, value)
-	u.RawQuery = q.Encode()
-	return u.String()
 }
 
 // dialects runs fn against SQLite, and against PostgreSQL when it is
