@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
@@ -35,8 +36,12 @@ type Config struct {
 	// Algorithms are the accepted algorithms (ES256, EdDSA, RS256, HS256).
 	// Required; never inferred from a token.
 	Algorithms []string
-	// KeySet finds the key named by a token's kid. Required.
+	// KeySet finds the key named by a token's kid. When nil, New reads the
+	// issuer's discovery document and uses a RemoteKeySet on its jwks_uri.
 	KeySet KeySet
+	// HTTPClient fetches discovery and keys; a client with a 10 s timeout
+	// when nil.
+	HTTPClient *http.Client
 	// Leeway is the clock skew allowed on exp, nbf and iat: 0 by default,
 	// at most MaxLeeway.
 	Leeway time.Duration
@@ -54,8 +59,9 @@ type Verifier struct {
 	audience    bool // an audience is configured
 }
 
-// New checks cfg and returns a Verifier. ctx is for key sets that need to
-// fetch keys at start; the static key set does not use it.
+// New checks cfg and returns a Verifier. Without a KeySet it reads the
+// issuer's discovery document (under ctx) and fetches keys from its
+// jwks_uri as tokens need them.
 func New(ctx context.Context, cfg Config) (*Verifier, error) {
 	if err := checkConfig(cfg); err != nil {
 		return nil, err
@@ -63,6 +69,17 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 	now := cfg.Now
 	if now == nil {
 		now = time.Now
+	}
+	if cfg.KeySet == nil {
+		client := cfg.HTTPClient
+		if client == nil {
+			client = &http.Client{Timeout: 10 * time.Second}
+		}
+		jwks, err := discover(ctx, client, cfg.Issuer)
+		if err != nil {
+			return nil, err
+		}
+		cfg.KeySet = NewRemoteKeySet(jwks, client, now)
 	}
 	opts := []jwt.ParserOption{
 		jwt.WithValidMethods(append([]string(nil), cfg.Algorithms...)),
@@ -91,8 +108,6 @@ func checkConfig(cfg Config) error {
 		return errors.New("verify: Config.Issuer is required")
 	case len(cfg.Algorithms) == 0:
 		return errors.New("verify: Config.Algorithms is required")
-	case cfg.KeySet == nil:
-		return errors.New("verify: Config.KeySet is required")
 	case cfg.Leeway < 0 || cfg.Leeway > MaxLeeway:
 		return fmt.Errorf("verify: Config.Leeway must be between 0 and %v", MaxLeeway)
 	}

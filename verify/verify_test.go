@@ -88,7 +88,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{"NONE", func(c *Config) { c.Algorithms = []string{ES256, "NONE"} }},
 		{"ES384", func(c *Config) { c.Algorithms = []string{"ES384"} }},
 		{"lower case es256", func(c *Config) { c.Algorithms = []string{"es256"} }},
-		{"no key set", func(c *Config) { c.KeySet = nil }},
+		{"no key set, issuer unreachable", func(c *Config) { c.KeySet = nil; c.Issuer = "http://127.0.0.1:1" }},
 		{"leeway too large", func(c *Config) { c.Leeway = MaxLeeway + time.Second }},
 		{"negative leeway", func(c *Config) { c.Leeway = -time.Second }},
 	}
