@@ -91,6 +91,7 @@ func newVerifier(tb testing.TB, edit func(*Config)) *Verifier {
 		Algorithms: allAlgs,
 		KeySet:     loadFixture().keys,
 		Now:        fakeNow,
+		CacheSize:  -1, // every call checks the signature; cache_test.go covers the cache
 	}
 	if edit != nil {
 		edit(&cfg)

@@ -49,6 +49,10 @@ type Config struct {
 	Now func() time.Time
 	// Revocations, when set, is asked about every otherwise valid token.
 	Revocations RevocationChecker
+	// CacheSize bounds the cache of verified tokens (DefaultCacheSize when
+	// 0; negative turns it off). The Claims that Verify returns for a
+	// cached token are shared: do not modify them.
+	CacheSize int
 }
 
 // Verifier verifies access tokens. It is safe for concurrent use.
@@ -57,6 +61,9 @@ type Verifier struct {
 	keys        KeySet
 	revocations RevocationChecker
 	audience    bool // an audience is configured
+	cache       *tokenCache
+	now         func() time.Time
+	leeway      time.Duration
 }
 
 // New checks cfg and returns a Verifier. Without a KeySet it reads the
@@ -98,6 +105,9 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 		keys:        cfg.KeySet,
 		revocations: cfg.Revocations,
 		audience:    cfg.Audience != "",
+		cache:       cacheFor(cfg.CacheSize),
+		now:         now,
+		leeway:      cfg.Leeway,
 	}, nil
 }
 
@@ -130,6 +140,11 @@ func checkConfig(cfg Config) error {
 // several sentinels may match); duplicate payload members; and last, for a
 // token that passed everything, Config.Revocations.
 func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
+	if v.cache != nil {
+		if c, ok := v.cached(token); ok {
+			return v.checkRevoked(c)
+		}
+	}
 	if err := precheck(token); err != nil {
 		return nil, err
 	}
@@ -141,11 +156,28 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	if err := checkPayloadMembers(token); err != nil {
 		return nil, fail(ErrMalformed, err)
 	}
-	p := &st.payload
-	if v.revocations != nil && v.revocations.Revoked(p.ID, p.SessionID) {
+	c := st.payload.claims()
+	if v.cache != nil {
+		v.cache.put(token, c)
+	}
+	return v.checkRevoked(c)
+}
+
+func (v *Verifier) checkRevoked(c *Claims) (*Claims, error) {
+	if v.revocations != nil && v.revocations.Revoked(c.ID, c.SessionID) {
 		return nil, fail(ErrRevoked, nil)
 	}
-	return p.claims(), nil
+	return c, nil
+}
+
+func cacheFor(size int) *tokenCache {
+	switch {
+	case size < 0:
+		return nil
+	case size == 0:
+		size = DefaultCacheSize
+	}
+	return newTokenCache(size)
 }
 
 var (
