@@ -80,7 +80,7 @@ func (a *App) init(ctx context.Context, opt Options) error {
 	cfg := a.Config
 	a.Keys = keys.New(keys.Options{
 		Algorithm: cfg.SigningAlg, Secret: []byte(cfg.JWTSecret), Store: a.Store,
-		AccessTTL: cfg.AccessTTL, PublishDelay: cfg.KeyPublishDelay, Log: a.Log,
+		AccessTTL: cfg.AccessTTL, PublishDelay: cfg.KeyPublishDelay, RotateEvery: cfg.KeyRotateEvery, Log: a.Log,
 	})
 	if err := a.Keys.Init(ctx); err != nil {
 		return err

@@ -31,6 +31,9 @@ type Config struct {
 	// KeyPublishDelay is how long a new signing key is published in the
 	// JWKS before it signs, so that verifiers' caches pick it up first.
 	KeyPublishDelay time.Duration
+	// KeyRotateEvery rotates the signing key automatically when it is this
+	// old; 0 leaves rotation to `gatehouse keys rotate`.
+	KeyRotateEvery time.Duration
 	// LoginWait is how long a login may wait for a password-hashing slot
 	// before it is refused with 503.
 	LoginWait time.Duration
@@ -77,6 +80,7 @@ func NewLoader(getenv func(string) string) *Loader {
 	l.str("GATEHOUSE_SIGNUP", &l.cfg.Signup)
 	l.str("GATEHOUSE_LOG_FORMAT", &l.cfg.LogFormat)
 	l.dur("GATEHOUSE_KEY_PUBLISH_DELAY", &l.cfg.KeyPublishDelay)
+	l.dur("GATEHOUSE_KEY_ROTATE_EVERY", &l.cfg.KeyRotateEvery)
 	l.dur("GATEHOUSE_LOGIN_WAIT", &l.cfg.LoginWait)
 	return l
 }
@@ -128,6 +132,7 @@ func (l *Loader) TokenFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&l.cfg.RefreshTTL, "refresh-ttl", l.cfg.RefreshTTL, "refresh-token (session) lifetime (GATEHOUSE_REFRESH_TTL)")
 	fs.DurationVar(&l.cfg.ReuseInterval, "refresh-reuse-interval", l.cfg.ReuseInterval, "grace window for a just-rotated refresh token; 0s disables it (GATEHOUSE_REFRESH_REUSE_INTERVAL)")
 	fs.DurationVar(&l.cfg.KeyPublishDelay, "key-publish-delay", l.cfg.KeyPublishDelay, "how long a new key is published before it signs (GATEHOUSE_KEY_PUBLISH_DELAY)")
+	fs.DurationVar(&l.cfg.KeyRotateEvery, "key-rotate-every", l.cfg.KeyRotateEvery, "rotate the signing key when it is this old; 0 never (GATEHOUSE_KEY_ROTATE_EVERY)")
 }
 
 // ServeFlags registers the flags only the server needs.
@@ -216,6 +221,8 @@ func (c Config) validateLifetimes() error {
 		return fmt.Errorf("GATEHOUSE_REFRESH_REUSE_INTERVAL=%s is out of range: use 0s to 5m (10s is usual)", c.ReuseInterval)
 	case c.KeyPublishDelay < 0 || c.KeyPublishDelay > 24*time.Hour:
 		return fmt.Errorf("GATEHOUSE_KEY_PUBLISH_DELAY=%s is out of range: use 0s to 24h", c.KeyPublishDelay)
+	case c.KeyRotateEvery != 0 && c.KeyRotateEvery < c.KeyPublishDelay+c.AccessTTL:
+		return fmt.Errorf("GATEHOUSE_KEY_ROTATE_EVERY=%s is shorter than the publish delay plus the access-token lifetime: use 0 (never) or a longer interval such as 720h", c.KeyRotateEvery)
 	case c.LoginWait < 0 || c.LoginWait > 30*time.Second:
 		return fmt.Errorf("GATEHOUSE_LOGIN_WAIT=%s is out of range: use 0s to 30s", c.LoginWait)
 	}

@@ -32,6 +32,7 @@ type Options struct {
 	Store        auth.KeyStore // where asymmetric keys live; unused with HS256
 	AccessTTL    time.Duration // lifetime of the tokens a key signs
 	PublishDelay time.Duration // how long a new key is published before it signs
+	RotateEvery  time.Duration // rotate automatically when the newest key is this old; 0 never
 	Now          func() time.Time
 	Log          *slog.Logger
 }
@@ -323,7 +324,26 @@ func (m *Manager) Run(ctx context.Context, interval time.Duration) {
 		case <-tick.C:
 			if err := m.Reload(ctx); err != nil && ctx.Err() == nil {
 				m.opt.Log.Warn("reloading signing keys failed; keeping the loaded ones", "err", err)
+				continue
+			}
+			if err := m.rotateIfDue(ctx); err != nil && ctx.Err() == nil {
+				m.opt.Log.Warn("scheduled key rotation failed; another replica may have done it", "err", err)
 			}
 		}
 	}
+}
+
+// rotateIfDue rotates when RotateEvery is set and the newest key is older
+// than that. A key that is still waiting to sign counts as the newest, so a
+// rotation is never stacked on another.
+func (m *Manager) rotateIfDue(ctx context.Context) error {
+	if m.opt.RotateEvery <= 0 || m.Symmetric() {
+		return nil
+	}
+	keys := m.snap.Load().keys
+	if len(keys) == 0 || m.opt.Now().Sub(keys[len(keys)-1].CreatedAt) < m.opt.RotateEvery {
+		return nil
+	}
+	_, err := m.Rotate(ctx)
+	return err
 }

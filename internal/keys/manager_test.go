@@ -178,3 +178,23 @@ func TestThumbprintRFC7638(t *testing.T) {
 		t.Fatalf("thumbprint %s, want %s", got, want)
 	}
 }
+
+func TestScheduledRotation(t *testing.T) {
+	c := &clock{now: time.Unix(1_800_000_000, 0)}
+	st := newStore(t)
+	m := New(Options{Algorithm: "ES256", Store: st, AccessTTL: 10 * time.Minute, PublishDelay: time.Minute, RotateEvery: 24 * time.Hour, Now: c.Now})
+	if err := m.Init(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := m.rotateIfDue(ctx); err != nil || len(m.List()) != 1 {
+		t.Fatalf("rotated a fresh key: %v, %d keys", err, len(m.List()))
+	}
+	c.Add(25 * time.Hour)
+	if err := m.rotateIfDue(ctx); err != nil || len(m.List()) != 2 {
+		t.Fatalf("did not rotate a 25-hour-old key: %v, %d keys", err, len(m.List()))
+	}
+	if err := m.rotateIfDue(ctx); err != nil || len(m.List()) != 2 {
+		t.Fatalf("stacked a second rotation: %v, %d keys", err, len(m.List()))
+	}
+}
