@@ -144,7 +144,7 @@ func (a *App) checks() []server.Check {
 func (a *App) Handler() http.Handler {
 	return server.New(server.Config{
 		Sessions: a.Sessions, Accounts: a.Accounts, Keys: a.Keys, Verifier: a.Verifier,
-		Checks: a.checks(), Issuer: a.Config.Issuer,
+		Checks: a.checks(), Revocations: a.Store, Issuer: a.Config.Issuer,
 		SignupOpen: a.Config.Signup == "open", Log: a.Log,
 	})
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/accounts"
 	"github.com/gatehouse/gatehouse/internal/keys"
+	"github.com/gatehouse/gatehouse/internal/revocation"
 	"github.com/gatehouse/gatehouse/internal/sessions"
 	"github.com/gatehouse/gatehouse/verify"
 )
@@ -24,14 +25,16 @@ type Check struct {
 
 // Config wires a Server.
 type Config struct {
-	Sessions   *sessions.Service
-	Accounts   *accounts.Service
-	Keys       *keys.Manager
-	Verifier   *verify.Verifier
-	Checks     []Check
-	Issuer     string
-	SignupOpen bool
-	Log        *slog.Logger
+	Sessions *sessions.Service
+	Accounts *accounts.Service
+	Keys     *keys.Manager
+	Verifier *verify.Verifier
+	Checks   []Check
+	// Revocations serves GET /auth/revocations.
+	Revocations revocation.Source
+	Issuer      string
+	SignupOpen  bool
+	Log         *slog.Logger
 	// Registry receives the server's metrics and is served at /metrics; a
 	// new one is made when nil.
 	Registry *prometheus.Registry
@@ -72,6 +75,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	handle("POST /auth/logout", s.authed(s.logout))
 	handle("POST /auth/revoke", s.authed(s.revoke))
 	handle("POST /auth/signup", s.signup)
+	handle("GET /auth/revocations", s.revocations)
 
 	handle("GET /me", s.authed(s.me))
 	handle("PUT /me/password", s.authed(s.changePassword))
