@@ -125,6 +125,18 @@ func TestForgedTokensAreRejected(t *testing.T) {
 	cases["embedded jwk"] = f.signES256(map[string]any{"kid": f.kid, "typ": "at+jwt", "jwk": map[string]any{"kty": "EC", "crv": "P-256"}}, admin, attacker)
 	cases["jku elsewhere"] = f.signES256(map[string]any{"kid": "evil", "typ": "at+jwt", "jku": evil.URL}, admin, attacker)
 	cases["x5u elsewhere"] = f.signES256(map[string]any{"kid": "evil", "typ": "at+jwt", "x5u": evil.URL}, admin, attacker)
+	cases["embedded x5c"] = f.signES256(map[string]any{"kid": f.kid, "typ": "at+jwt", "x5c": []string{"MIIBszCCAVmgAwIBAgIUQ"}}, admin, attacker)
+	sigParts := strings.Split(f.signES256(goodHeader, admin, f.server), ".")
+	n := elliptic.P256().Params().N.FillBytes(make([]byte, 32))
+	zero := make([]byte, 32)
+	for name, sig := range map[string][]byte{
+		"ECDSA r=0 s=0": append(append([]byte{}, zero...), zero...),
+		"ECDSA r=N s=N": append(append([]byte{}, n...), n...),
+		"ECDSA r=0":     append(append([]byte{}, zero...), mustB64(t, sigParts[2])[32:]...),
+		"ECDSA s=N":     append(mustB64(t, sigParts[2])[:32], n...),
+	} {
+		cases[name] = sigParts[0] + "." + sigParts[1] + "." + b64.EncodeToString(sig)
+	}
 	cases["kid path traversal"] = f.signES256(map[string]any{"kid": "../../../../etc/passwd", "typ": "at+jwt"}, admin, attacker)
 	cases["kid SQL injection"] = f.signES256(map[string]any{"kid": "' OR '1'='1' --", "typ": "at+jwt"}, admin, attacker)
 	cases["another key, our kid"] = f.signES256(goodHeader, admin, attacker)
@@ -157,13 +169,15 @@ func TestForgedTokensAreRejected(t *testing.T) {
 	expect(t, e.do("GET", "/me", real, nil), 200, "")
 }
 
-func mustDecode(t *testing.T, s string) string {
+func mustB64(t *testing.T, s string) []byte {
 	raw, err := b64.DecodeString(s)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return string(raw)
+	return raw
 }
+
+func mustDecode(t *testing.T, s string) string { return string(mustB64(t, s)) }
 
 func nested(depth int) any {
 	var v any = 1

@@ -3,6 +3,9 @@ package keys
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -76,10 +79,26 @@ func TestRotationNeverLogsAnyoneOut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A resource service sees the keys only through the published JWKS,
+	// cached as its headers say.
+	jwks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := m.JWKS()
+		w.Header().Set("Cache-Control", fmt.Sprintf("max-age=%d", int(m.CacheMaxAge().Seconds())))
+		w.Write(body)
+	}))
+	defer jwks.Close()
+	remote, err := verify.New(context.Background(), verify.Config{Issuer: "http://iss", Algorithms: []string{"ES256"},
+		KeySet: verify.NewRemoteKeySet(jwks.URL, nil, c.Now), Now: c.Now, CacheSize: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
 	check := func(tok, when string) {
 		t.Helper()
 		if _, err := v.Verify(context.Background(), tok); err != nil {
 			t.Fatalf("%s: %v", when, err)
+		}
+		if _, err := remote.Verify(context.Background(), tok); err != nil {
+			t.Fatalf("%s, through the remote JWKS: %v", when, err)
 		}
 	}
 	before := sign(t, m, c)
