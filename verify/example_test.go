@@ -5,6 +5,9 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse/verify"
@@ -84,4 +87,44 @@ func ExampleBearerToken() {
 	// "" verify: no token
 	// "" verify: no token
 	// "" verify: malformed token
+}
+
+// ExampleVerifier_Middleware protects routes of a resource service: any
+// valid token for GET /orders, the admin role for DELETE.
+func ExampleVerifier_Middleware() {
+	priv := ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
+	now := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
+	keys, _ := verify.NewStaticKeySet(verify.Key{ID: "key-1", Algorithm: verify.EdDSA, Key: priv.Public()})
+	v, err := verify.New(context.Background(), verify.Config{
+		Issuer: "https://auth.example.com", Audience: "orders-api",
+		Algorithms: []string{verify.EdDSA}, KeySet: keys, Now: func() time.Time { return now },
+	})
+	if err != nil {
+		panic(err)
+	}
+	orders := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, "orders of", verify.ClaimsFrom(r.Context()).Username)
+	})
+	mux := http.NewServeMux()
+	mux.Handle("GET /orders", v.Middleware(orders))
+	mux.Handle("DELETE /orders", v.Middleware(verify.RequireRole("auditor", orders)))
+
+	token := mintExampleToken(priv, now)
+	for _, c := range []struct{ method, auth string }{
+		{"GET", "Bearer " + token},
+		{"GET", ""},
+		{"DELETE", "Bearer " + token},
+	} {
+		req := httptest.NewRequest(c.method, "/orders", nil)
+		if c.auth != "" {
+			req.Header.Set("Authorization", c.auth)
+		}
+		w := httptest.NewRecorder()
+		mux.ServeHTTP(w, req)
+		fmt.Println(w.Code, strings.TrimSpace(w.Body.String()))
+	}
+	// Output:
+	// 200 orders of alice
+	// 401 {"detail":"Not authenticated"}
+	// 403 {"detail":"Insufficient role: auditor required"}
 }
