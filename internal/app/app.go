@@ -20,6 +20,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/server"
 	"github.com/gatehouse/gatehouse/internal/sessions"
 	"github.com/gatehouse/gatehouse/internal/sqlstore"
+	"github.com/gatehouse/gatehouse/internal/throttle"
 	"github.com/gatehouse/gatehouse/verify"
 )
 
@@ -117,7 +118,7 @@ func (a *App) init(ctx context.Context, opt Options) error {
 	a.Sessions = sessions.New(sessions.Config{
 		Store: a.Store, Passwords: a.Hasher, Keys: a.Keys, Verifier: a.Verifier, Revocations: a.Revoked,
 		Issuer: cfg.Issuer, Audience: cfg.Audience, AccessTTL: cfg.AccessTTL, RefreshTTL: cfg.RefreshTTL,
-		ReuseInterval: cfg.ReuseInterval, Log: a.Log,
+		ReuseInterval: cfg.ReuseInterval, Log: a.Log, Throttle: throttle.NewMemory(throttle.DefaultPolicy, nil),
 	})
 	a.Accounts = &accounts.Service{Store: a.Store, Passwords: a.Hasher, Revocations: a.Revoked, AccessTTL: cfg.AccessTTL, Now: time.Now}
 	return nil

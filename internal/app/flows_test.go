@@ -288,3 +288,22 @@ func TestRevocationFromAnotherProcess(t *testing.T) {
 	}
 	eventually(t, 3*time.Second, func() bool { return e.do("GET", "/me", bob.access, nil).status == 401 })
 }
+
+func TestLoginThrottling(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	wrong := map[string]string{"username": "bob", "password": "guess"}
+	for range 5 { // the free failures
+		expect401(t, e.do("POST", "/auth/login", "", wrong), "Invalid username or password")
+	}
+	expect401(t, e.do("POST", "/auth/login", "", wrong), "Invalid username or password") // counted, now 1 s
+	r := e.do("POST", "/auth/login", "", map[string]string{"username": "bob", "password": "password456"})
+	expect(t, r, 429, "Too many failed logins; try again later")
+	if r.header.Get("Retry-After") == "" {
+		t.Fatal("429 without Retry-After")
+	}
+	e.login("alice", "secret123") // another account is not affected
+	time.Sleep(1100 * time.Millisecond)
+	e.login("bob", "password456") // the wait is over, and success resets the counter
+	expect401(t, e.do("POST", "/auth/login", "", wrong), "Invalid username or password")
+}

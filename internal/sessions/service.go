@@ -32,6 +32,16 @@ type Config struct {
 	ReuseInterval time.Duration
 	Now           func() time.Time
 	Log           *slog.Logger
+	// Throttle slows password guessing; nil turns it off.
+	Throttle Throttle
+}
+
+// Throttle counts failed logins per account and client address.
+type Throttle interface {
+	// Wait says how long the client must wait before trying again.
+	Wait(account, addr string) time.Duration
+	Failed(account, addr string)
+	Succeeded(account, addr string)
 }
 
 // Service runs the session flows.
@@ -72,6 +82,25 @@ var (
 // Login checks a username and password and starts a session. An unknown
 // user costs the same hashing work as a wrong password.
 func (s *Service) Login(ctx context.Context, username, pw string, c Client) (Tokens, error) {
+	account := auth.UsernameKey(username)
+	if s.Throttle != nil {
+		if wait := s.Throttle.Wait(account, c.IP); wait > 0 {
+			return Tokens{}, &auth.Error{Code: auth.ETooMany, Message: "Too many failed logins; try again later", RetryAfter: wait}
+		}
+	}
+	toks, err := s.login(ctx, username, pw, c)
+	if s.Throttle != nil {
+		switch {
+		case err == nil:
+			s.Throttle.Succeeded(account, c.IP)
+		case err == errBadLogin:
+			s.Throttle.Failed(account, c.IP)
+		}
+	}
+	return toks, err
+}
+
+func (s *Service) login(ctx context.Context, username, pw string, c Client) (Tokens, error) {
 	u, err := s.Store.UserByName(ctx, username)
 	if auth.ErrorCode(err) == auth.ENotFound {
 		return Tokens{}, s.failUnknown(ctx, pw)
