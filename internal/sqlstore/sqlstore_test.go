@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -12,10 +11,6 @@ import (
 	"github.com/gatehouse/gatehouse/internal/storetest"
 )
 
-// postgresEnv names the variable that points the tests at a PostgreSQL
-// database, such as postgres://postgres@127.0.0.1:5432/test?sslmode=disable.
-// Each test works in a schema of its own, dropped at its end.
-const postgresEnv = "GATEHOUSE_TEST_POSTGRES_URL"
 
 func TestConformanceSQLite(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) auth.Store { return newSQLite(t) })
@@ -64,13 +59,7 @@ func closeAtEnd(t testing.TB, s *Store) *Store {
 }
 
 // postgresURL returns the test database's URL, or skips the test.
-func postgresURL(t testing.TB) string {
-	u := os.Getenv(postgresEnv)
-	if u == "" {
-		t.Skipf("%s is not set: skipping the PostgreSQL tests", postgresEnv)
-	}
-	return u
-}
+func postgresURL(t testing.TB) string { return pgtest.URL(t) }
 
 // newSchema creates a schema of the test's own (see pgtest.Schema).
 func newSchema(t testing.TB, base string) string {
