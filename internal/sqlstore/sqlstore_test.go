@@ -11,7 +11,6 @@ import (
 	"github.com/gatehouse/gatehouse/internal/storetest"
 )
 
-
 func TestConformanceSQLite(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) auth.Store { return newSQLite(t) })
 }
