@@ -34,6 +34,9 @@ type Config struct {
 	// KeyRotateEvery rotates the signing key automatically when it is this
 	// old; 0 leaves rotation to `gatehouse keys rotate`.
 	KeyRotateEvery time.Duration
+	// DebugAddr, when set, serves net/http/pprof there; it must be a
+	// loopback address.
+	DebugAddr string
 	// LoginWait is how long a login may wait for a password-hashing slot
 	// before it is refused with 503.
 	LoginWait time.Duration
@@ -82,6 +85,7 @@ func NewLoader(getenv func(string) string) *Loader {
 	l.dur("GATEHOUSE_KEY_PUBLISH_DELAY", &l.cfg.KeyPublishDelay)
 	l.dur("GATEHOUSE_KEY_ROTATE_EVERY", &l.cfg.KeyRotateEvery)
 	l.dur("GATEHOUSE_LOGIN_WAIT", &l.cfg.LoginWait)
+	l.str("GATEHOUSE_DEBUG_ADDR", &l.cfg.DebugAddr)
 	return l
 }
 
@@ -138,6 +142,7 @@ func (l *Loader) TokenFlags(fs *flag.FlagSet) {
 // ServeFlags registers the flags only the server needs.
 func (l *Loader) ServeFlags(fs *flag.FlagSet) {
 	fs.StringVar(&l.cfg.Signup, "signup", l.cfg.Signup, "open enables POST /auth/signup (GATEHOUSE_SIGNUP)")
+	fs.StringVar(&l.cfg.DebugAddr, "debug-addr", l.cfg.DebugAddr, "loopback `address` for pprof profiles, off when empty (GATEHOUSE_DEBUG_ADDR)")
 	fs.DurationVar(&l.cfg.LoginWait, "login-wait", l.cfg.LoginWait, "longest wait for a password-hashing slot before 503 (GATEHOUSE_LOGIN_WAIT)")
 }
 
@@ -176,6 +181,7 @@ func (c Config) validate() []error {
 		}
 	}
 	add(c.validateAddr())
+	add(c.validateDebugAddr())
 	add(c.validateDatabase())
 	add(c.validateIssuer())
 	add(c.validateSigning())
@@ -188,6 +194,17 @@ func (c Config) validate() []error {
 func (c Config) validateAddr() error {
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return fmt.Errorf("GATEHOUSE_ADDR=%q is not host:port: use for example 127.0.0.1:8000 or :8000", c.Addr)
+	}
+	return nil
+}
+
+func (c Config) validateDebugAddr() error {
+	if c.DebugAddr == "" {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(c.DebugAddr)
+	if ip := net.ParseIP(host); err != nil || (host != "localhost" && (ip == nil || !ip.IsLoopback())) {
+		return fmt.Errorf("GATEHOUSE_DEBUG_ADDR=%q must be a loopback host:port such as 127.0.0.1:6060: profiles are not for the network", c.DebugAddr)
 	}
 	return nil
 }

@@ -78,6 +78,7 @@ func TestBadSettingsAreRefused(t *testing.T) {
 		"bad issuer":           {map[string]string{"GATEHOUSE_ISSUER": "auth.example.com"}, "GATEHOUSE_ISSUER"},
 		"bad addr":             {map[string]string{"GATEHOUSE_ADDR": "8000"}, "GATEHOUSE_ADDR"},
 		"bad log format":       {map[string]string{"GATEHOUSE_LOG_FORMAT": "xml"}, "GATEHOUSE_LOG_FORMAT"},
+		"debug on the network": {map[string]string{"GATEHOUSE_DEBUG_ADDR": "0.0.0.0:6060"}, "loopback"},
 		"negative interval":    {map[string]string{"GATEHOUSE_REFRESH_REUSE_INTERVAL": "-1s"}, "GATEHOUSE_REFRESH_REUSE_INTERVAL"},
 	}
 	for name, tc := range cases {
