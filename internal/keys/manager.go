@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"sync/atomic"
 	"time"
@@ -228,21 +229,12 @@ func (m *Manager) Algorithms() []string {
 	algs := []string{m.opt.Algorithm}
 	if snap := m.snap.Load(); snap != nil {
 		for _, k := range snap.keys {
-			if !contains(algs, k.Algorithm) {
+			if !slices.Contains(algs, k.Algorithm) {
 				algs = append(algs, k.Algorithm)
 			}
 		}
 	}
 	return algs
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // JWKS returns the JSON key set and its entity tag.

@@ -1,11 +1,16 @@
 package server
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 
+	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/sessions"
+	"github.com/gatehouse/gatehouse/verify"
 )
+
+var errBadRefresh = auth.Errorf(auth.EUnauthenticated, "Invalid or expired refresh token")
 
 type credentials struct {
 	Username *string `json:"username"`
@@ -54,11 +59,14 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request) error {
 
 func refreshTokenOf(r *http.Request) (string, error) {
 	if h := r.Header.Get("Authorization"); h != "" {
-		scheme, tok, ok := strings.Cut(h, " ")
-		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
+		tok, err := verify.BearerToken(h)
+		switch {
+		case errors.Is(err, verify.ErrNoToken):
 			return "", errNoToken
+		case err != nil:
+			return "", errBadRefresh
 		}
-		return strings.TrimSpace(tok), nil
+		return tok, nil
 	}
 	if r.ContentLength == 0 {
 		return "", errNoToken

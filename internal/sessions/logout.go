@@ -2,9 +2,9 @@ package sessions
 
 import (
 	"context"
-	"time"
 
 	"github.com/gatehouse/gatehouse/internal/auth"
+	"github.com/gatehouse/gatehouse/internal/keys"
 	"github.com/gatehouse/gatehouse/internal/token"
 	"github.com/gatehouse/gatehouse/verify"
 )
@@ -84,7 +84,7 @@ func (s *Service) Revoke(ctx context.Context, caller *verify.Claims, tok string)
 	if !mayRevoke(caller, c.Subject) {
 		return errNotYours
 	}
-	rec, err := s.Store.RevokeToken(ctx, c.ID, c.ExpiresAt.Add(time.Minute))
+	rec, err := s.Store.RevokeToken(ctx, c.ID, c.ExpiresAt.Add(keys.MaxLeeway))
 	if err != nil {
 		return err
 	}
