@@ -2,6 +2,7 @@ package app
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -22,6 +23,13 @@ func TestSignup(t *testing.T) {
 	expect(t, e.do("POST", "/auth/signup", "", map[string]string{"username": "CAROL", "password": "long enough pw"}), 409, "")
 	expect(t, e.do("POST", "/auth/signup", "", map[string]string{"username": "ｃａｒｏｌ", "password": "long enough pw"}), 409, "")
 	expect(t, e.do("POST", "/auth/signup", "", map[string]string{"username": "dave", "password": "short"}), 422, "")
+	for _, common := range []string{"password123", "Qwerty123456", "iloveyou"} {
+		expect(t, e.do("POST", "/auth/signup", "", map[string]string{"username": "dave", "password": common}), 422,
+			"password is too common: choose one that is not on lists of often-used passwords")
+	}
+	long := strings.Repeat("a long passphrase with spaces ", 4) // 120 characters
+	expect(t, e.do("POST", "/auth/signup", "", map[string]string{"username": "dave", "password": long}), 201, "")
+	e.login("dave", long)
 	for _, bad := range []string{"", "has space", "semi;colon", string(make([]byte, 65))} {
 		expect(t, e.do("POST", "/auth/signup", "", map[string]string{"username": bad, "password": "long enough pw"}), 422, "")
 	}
@@ -34,6 +42,7 @@ func TestChangePassword(t *testing.T) {
 	here, elsewhere := e.login("bob", "password456"), e.login("bob", "password456")
 	expect401(t, e.do("PUT", "/me/password", here.access, map[string]string{"current_password": "wrong", "new_password": "a new passphrase"}), "Current password is incorrect")
 	expect(t, e.do("PUT", "/me/password", here.access, map[string]string{"current_password": "password456", "new_password": "short"}), 422, "")
+	expect(t, e.do("PUT", "/me/password", here.access, map[string]string{"current_password": "password456", "new_password": "letmein123"}), 422, "")
 	expect(t, e.do("PUT", "/me/password", here.access, map[string]string{"current_password": "password456"}), 422, "Field required: new_password")
 	expect(t, e.do("PUT", "/me/password", here.access, map[string]string{"current_password": "password456", "new_password": "a new passphrase"}), 204, "")
 

@@ -26,4 +26,5 @@ var ErrMalformedHash = errors.New("password: malformed hash")
 var (
 	ErrTooShort = fmt.Errorf("password must be at least %d characters", MinChars)
 	ErrTooLong  = fmt.Errorf("password must be at most %d bytes", MaxBytes)
+	ErrCommon   = errors.New("password is too common: choose one that is not on lists of often-used passwords")
 )
