@@ -21,7 +21,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	l.StoreFlags(fs)
 	l.TokenFlags(fs)
 	l.ServeFlags(fs)
-	demo := fs.Bool("demo", false, "create the demo users alice/secret123 (admin) and bob/password456 (user) if missing")
+	demo := fs.Bool("demo", false, "create the demo users alice/secret123 (admin) and bob/password456 (user) if missing, and serve the web page")
 	rest, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -29,6 +29,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	if err := wantArgs(fs, rest, 0); err != nil {
 		return err
 	}
+	l.SetDemo(*demo)
 	cfg, err := l.Load()
 	if err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/accounts"
@@ -21,6 +22,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/sessions"
 	"github.com/gatehouse/gatehouse/internal/sqlstore"
 	"github.com/gatehouse/gatehouse/internal/throttle"
+	"github.com/gatehouse/gatehouse/internal/webpage"
 	"github.com/gatehouse/gatehouse/verify"
 )
 
@@ -141,13 +143,29 @@ func (a *App) checks() []server.Check {
 	return c
 }
 
-// Handler returns the HTTP API.
+// Handler returns the HTTP API, and the web page when it is on.
 func (a *App) Handler() http.Handler {
-	return server.New(server.Config{
+	cfg := server.Config{
 		Sessions: a.Sessions, Accounts: a.Accounts, Keys: a.Keys, Verifier: a.Verifier,
 		Checks: a.checks(), Revocations: a.Store, Issuer: a.Config.Issuer,
 		SignupOpen: a.Config.Signup == "open", Log: a.Log,
-	})
+		Browser: browser(a.Config), HSTS: strings.HasPrefix(a.Config.Issuer, "https://"),
+	}
+	if a.Config.Browser.Page {
+		cfg.WebPage = webpage.Handler
+	}
+	return server.New(cfg)
+}
+
+// browser maps the browser settings onto the server's.
+func browser(c config.Config) server.Browser {
+	b := c.Browser
+	sameSite := map[string]http.SameSite{"strict": http.SameSiteStrictMode, "lax": http.SameSiteLaxMode, "none": http.SameSiteNoneMode}
+	return server.Browser{
+		AccessCookie: b.AccessCookie, RefreshCookie: b.RefreshCookie, Domain: b.CookieDomain,
+		Secure: b.CookieSecure, SameSite: sameSite[b.CookieSameSite], RefreshTTL: c.RefreshTTL,
+		AllowedOrigins: b.AllowedOrigins,
+	}
 }
 
 // RunBackground starts the loops that keep this process in step with the

@@ -40,6 +40,8 @@ type Config struct {
 	// LoginWait is how long a login may wait for a password-hashing slot
 	// before it is refused with 503.
 	LoginWait time.Duration
+	// Browser holds cookie mode, CORS and web-page settings.
+	Browser Browser
 }
 
 // Defaults returns the built-in settings.
@@ -55,6 +57,10 @@ func Defaults() Config {
 		LogFormat:       "text",
 		KeyPublishDelay: 5 * time.Minute,
 		LoginWait:       250 * time.Millisecond,
+		Browser: Browser{
+			CookieSecure: true, CookieSameSite: "strict",
+			AccessCookie: "__Host-gatehouse_access", RefreshCookie: "__Secure-gatehouse_refresh",
+		},
 	}
 }
 
@@ -63,7 +69,11 @@ type Loader struct {
 	cfg    Config
 	getenv func(string) string
 	algSet bool // GATEHOUSE_SIGNING_ALG or --signing-alg given
-	errs   []error
+	// pageSet and secureSet say the web page and Secure cookies were set
+	// explicitly, so that --demo leaves them be.
+	pageSet, secureSet, demo      bool
+	accessNameSet, refreshNameSet bool
+	errs                          []error
 }
 
 // NewLoader starts from Defaults and the environment (read through getenv,
@@ -86,6 +96,7 @@ func NewLoader(getenv func(string) string) *Loader {
 	l.dur("GATEHOUSE_KEY_ROTATE_EVERY", &l.cfg.KeyRotateEvery)
 	l.dur("GATEHOUSE_LOGIN_WAIT", &l.cfg.LoginWait)
 	l.str("GATEHOUSE_DEBUG_ADDR", &l.cfg.DebugAddr)
+	l.browserEnv()
 	return l
 }
 
@@ -144,6 +155,7 @@ func (l *Loader) ServeFlags(fs *flag.FlagSet) {
 	fs.StringVar(&l.cfg.Signup, "signup", l.cfg.Signup, "open enables POST /auth/signup (GATEHOUSE_SIGNUP)")
 	fs.StringVar(&l.cfg.DebugAddr, "debug-addr", l.cfg.DebugAddr, "loopback `address` for pprof profiles, off when empty (GATEHOUSE_DEBUG_ADDR)")
 	fs.DurationVar(&l.cfg.LoginWait, "login-wait", l.cfg.LoginWait, "longest wait for a password-hashing slot before 503 (GATEHOUSE_LOGIN_WAIT)")
+	l.browserFlags(fs)
 }
 
 // Load validates the settings and returns them. The error is one line per
@@ -157,6 +169,8 @@ func (l *Loader) Load() (Config, error) {
 		c.Issuer = defaultIssuer(c.Addr)
 	}
 	c.Issuer = strings.TrimSuffix(c.Issuer, "/")
+	c.Browser.AllowedOrigins = append([]string(nil), c.Browser.AllowedOrigins...)
+	l.finishBrowser(&c)
 	errs := append([]error(nil), l.errs...)
 	errs = append(errs, c.validate()...)
 	return c, errors.Join(errs...)
@@ -188,6 +202,7 @@ func (c Config) validate() []error {
 	add(c.validateLifetimes())
 	add(oneOf("GATEHOUSE_SIGNUP", c.Signup, "open", "closed"))
 	add(oneOf("GATEHOUSE_LOG_FORMAT", c.LogFormat, "text", "json"))
+	errs = append(errs, c.validateBrowser()...)
 	return errs
 }
 

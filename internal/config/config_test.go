@@ -90,3 +90,76 @@ func TestBadSettingsAreRefused(t *testing.T) {
 		})
 	}
 }
+
+func TestBrowserSettings(t *testing.T) {
+	c, err := load(t, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := c.Browser
+	if b.Page || !b.CookieSecure || b.CookieSameSite != "strict" || b.AccessCookie != "__Host-gatehouse_access" ||
+		b.RefreshCookie != "__Secure-gatehouse_refresh" || b.CookieDomain != "" || len(b.AllowedOrigins) != 0 {
+		t.Fatalf("browser defaults %+v", b)
+	}
+	c, err = load(t, map[string]string{
+		"GATEHOUSE_ISSUER": "https://auth.example.com", "GATEHOUSE_COOKIE_DOMAIN": "example.com",
+		"GATEHOUSE_COOKIE_SAMESITE": "Lax", "GATEHOUSE_CORS_ORIGINS": "https://app.example.com/, http://localhost:5173",
+		"GATEHOUSE_WEB_PAGE": "true",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = c.Browser
+	if !b.Page || b.CookieSameSite != "lax" || b.AccessCookie != "gatehouse_access" || b.RefreshCookie != "__Secure-gatehouse_refresh" ||
+		strings.Join(b.AllowedOrigins, " ") != "https://app.example.com http://localhost:5173" {
+		t.Fatalf("browser settings %+v", b)
+	}
+}
+
+func TestDemoDefaults(t *testing.T) {
+	l := NewLoader(func(string) string { return "" })
+	l.SetDemo(true)
+	c, err := l.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The demo issuer is http://127.0.0.1:8000: cookies work there without
+	// Secure, so the demo works in any browser.
+	if !c.Browser.Page || c.Browser.CookieSecure || c.Browser.AccessCookie != "gatehouse_access" || c.Browser.RefreshCookie != "gatehouse_refresh" {
+		t.Fatalf("demo browser settings %+v", c.Browser)
+	}
+	env := map[string]string{"GATEHOUSE_ISSUER": "https://auth.example.com", "GATEHOUSE_WEB_PAGE": "false"}
+	l = NewLoader(func(k string) string { return env[k] })
+	l.SetDemo(true)
+	c, err = l.Load()
+	if err != nil || c.Browser.Page || !c.Browser.CookieSecure {
+		t.Fatalf("demo must keep explicit settings and Secure on https: %+v %v", c.Browser, err)
+	}
+}
+
+func TestBadBrowserSettings(t *testing.T) {
+	for _, tc := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"GATEHOUSE_COOKIE_SECURE": "false", "GATEHOUSE_ISSUER": "https://auth.example.com"}, "GATEHOUSE_COOKIE_SECURE=false is allowed only"},
+		{map[string]string{"GATEHOUSE_COOKIE_SECURE": "nope"}, "GATEHOUSE_COOKIE_SECURE=\"nope\" is not a boolean"},
+		{map[string]string{"GATEHOUSE_COOKIE_SAMESITE": "sometimes"}, "GATEHOUSE_COOKIE_SAMESITE=\"sometimes\" is not valid"},
+		{map[string]string{"GATEHOUSE_COOKIE_SAMESITE": "none", "GATEHOUSE_COOKIE_SECURE": "false"}, "needs Secure cookies"},
+		{map[string]string{"GATEHOUSE_CORS_ORIGINS": "*"}, "* cannot be used with credentials"},
+		{map[string]string{"GATEHOUSE_CORS_ORIGINS": "https://app.example.com/path"}, "is not an origin"},
+		{map[string]string{"GATEHOUSE_CORS_ORIGINS": "app.example.com"}, "is not an origin"},
+		{map[string]string{"GATEHOUSE_COOKIE_ACCESS_NAME": "bad name;"}, "is not a valid cookie name"},
+		{map[string]string{"GATEHOUSE_COOKIE_ACCESS_NAME": "same", "GATEHOUSE_COOKIE_REFRESH_NAME": "same"}, "use two names"},
+		{map[string]string{"GATEHOUSE_COOKIE_ACCESS_NAME": "__Host-x", "GATEHOUSE_COOKIE_DOMAIN": "example.com"}, "__Host- cookie must be Secure and have no domain"},
+		{map[string]string{"GATEHOUSE_COOKIE_DOMAIN": "example.com/x"}, "is not a domain"},
+	} {
+		_, err := load(t, tc.env)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: error %v, want %q", tc.env, err, tc.want)
+		}
+	}
+	if _, err := load(t, map[string]string{"GATEHOUSE_COOKIE_SECURE": "false", "GATEHOUSE_ISSUER": "http://localhost:8000"}); err != nil {
+		t.Errorf("insecure cookies on http://localhost: %v", err)
+	}
+}

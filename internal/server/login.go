@@ -38,26 +38,48 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if wantsCookies(r) {
+		s.writeCookieTokens(w, toks)
+		return nil
+	}
 	writeJSON(w, http.StatusOK, toks)
 	return nil
 }
 
-// refresh: POST /auth/refresh with the refresh token as bearer, or in a
-// JSON body {"refresh_token"}.
+// refresh: POST /auth/refresh with the refresh token as bearer, in a JSON
+// body {"refresh_token"}, or, with neither, in the refresh cookie; a cookie
+// refresh answers in cookie mode.
 func (s *Server) refresh(w http.ResponseWriter, r *http.Request) error {
-	tok, err := refreshTokenOf(r)
+	tok, fromCookie, err := s.refreshTokenOf(r)
 	if err != nil {
 		return err
 	}
 	toks, err := s.cfg.Sessions.Refresh(r.Context(), tok, client(r))
 	if err != nil {
+		if fromCookie && auth.ErrorCode(err) == auth.EUnauthenticated {
+			s.clearCookies(w) // a dead session's cookies are of no more use
+		}
 		return err
+	}
+	if fromCookie {
+		s.writeCookieTokens(w, toks)
+		return nil
 	}
 	writeJSON(w, http.StatusOK, toks)
 	return nil
 }
 
-func refreshTokenOf(r *http.Request) (string, error) {
+func (s *Server) refreshTokenOf(r *http.Request) (tok string, fromCookie bool, err error) {
+	if r.Header.Get("Authorization") == "" && r.ContentLength == 0 {
+		if tok := cookieValue(r, s.cfg.Browser.RefreshCookie); tok != "" {
+			return tok, true, nil
+		}
+	}
+	tok, err = refreshTokenFromRequest(r)
+	return tok, false, err
+}
+
+func refreshTokenFromRequest(r *http.Request) (string, error) {
 	if h := r.Header.Get("Authorization"); h != "" {
 		tok, err := verify.BearerToken(h)
 		switch {
@@ -91,6 +113,9 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 	}
 	if err := s.cfg.Sessions.Logout(r.Context(), claimsFrom(r), scope); err != nil {
 		return err
+	}
+	if viaCookie(r) && scope != sessions.ScopeOthers {
+		s.clearCookies(w)
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil

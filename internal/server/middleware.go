@@ -10,7 +10,16 @@ import (
 	"github.com/gatehouse/gatehouse/verify"
 )
 
-type claimsKey struct{}
+type (
+	claimsKey    struct{}
+	viaCookieKey struct{}
+)
+
+// viaCookie reports whether authed took the access token from the cookie.
+func viaCookie(r *http.Request) bool {
+	v, _ := r.Context().Value(viaCookieKey{}).(bool)
+	return v
+}
 
 // claimsFrom returns the verified claims that authed put in the context.
 func claimsFrom(r *http.Request) *verify.Claims {
@@ -24,26 +33,43 @@ var (
 	errNotAdmin = auth.Errorf(auth.EForbidden, "Admin access required")
 )
 
-// authed requires a valid, unrevoked access token in the Authorization
-// header and passes its claims on in the context.
+// authed requires a valid, unrevoked access token, from the Authorization
+// header or else from the access cookie, and passes its claims on in the
+// context. State-changing cookie requests have passed crossOrigin.
 func (s *Server) authed(h handlerFunc) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		c, err := s.authenticate(r)
+		c, fromCookie, err := s.authenticate(r)
 		if err != nil {
 			return err
 		}
-		return h(w, r.WithContext(context.WithValue(r.Context(), claimsKey{}, c)))
+		ctx := context.WithValue(r.Context(), claimsKey{}, c)
+		if fromCookie {
+			ctx = context.WithValue(ctx, viaCookieKey{}, true)
+		}
+		return h(w, r.WithContext(ctx))
 	}
 }
 
-func (s *Server) authenticate(r *http.Request) (*verify.Claims, error) {
-	tok, err := verify.BearerToken(r.Header.Get("Authorization"))
+func (s *Server) authenticate(r *http.Request) (c *verify.Claims, fromCookie bool, err error) {
+	header := r.Header.Get("Authorization")
+	if header == "" {
+		if tok := cookieValue(r, s.cfg.Browser.AccessCookie); tok != "" {
+			c, err := s.verifyAccess(r, tok)
+			return c, true, err
+		}
+	}
+	tok, err := verify.BearerToken(header)
 	if errors.Is(err, verify.ErrNoToken) {
-		return nil, errNoToken
+		return nil, false, errNoToken
 	}
 	if err != nil {
-		return nil, auth.Wrap(auth.EUnauthenticated, err, errBadToken.Message)
+		return nil, false, auth.Wrap(auth.EUnauthenticated, err, errBadToken.Message)
 	}
+	c, err = s.verifyAccess(r, tok)
+	return c, false, err
+}
+
+func (s *Server) verifyAccess(r *http.Request, tok string) (*verify.Claims, error) {
 	c, err := s.cfg.Verifier.Verify(r.Context(), tok)
 	if err != nil {
 		s.metrics.rejected(err)
@@ -83,14 +109,23 @@ func (s *Server) limitBody(next http.Handler) http.Handler {
 	})
 }
 
+// apiCSP is the Content-Security-Policy of every answer but the web page:
+// a JSON answer opened as a document may run nothing and be framed nowhere.
+const apiCSP = "default-src 'none'; frame-ancestors 'none'"
+
 // secureHeaders sets the headers every answer carries. Nothing Gatehouse
-// answers may be cached by a shared cache unless a handler says so.
+// answers may be cached unless a handler says so.
 func (s *Server) secureHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("Cache-Control", "no-store")
+		h.Set("Content-Security-Policy", apiCSP)
+		h.Set("X-Frame-Options", "DENY")
+		if s.cfg.HSTS {
+			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
 		next.ServeHTTP(w, r)
 	})
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gatehouse/gatehouse/internal/accounts"
+	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/keys"
 	"github.com/gatehouse/gatehouse/internal/revocation"
 	"github.com/gatehouse/gatehouse/internal/sessions"
@@ -34,7 +35,14 @@ type Config struct {
 	Revocations revocation.Source
 	Issuer      string
 	SignupOpen  bool
-	Log         *slog.Logger
+	// Browser configures cookie mode and cross-origin calls.
+	Browser Browser
+	// WebPage, when set, makes the handler of the built-in sign-in page,
+	// served at / and /assets/; it answers other paths with notFound.
+	WebPage func(notFound http.Handler) http.Handler
+	// HSTS sends Strict-Transport-Security (the issuer is https).
+	HSTS bool
+	Log  *slog.Logger
 	// Registry receives the server's metrics and is served at /metrics; a
 	// new one is made when nil.
 	Registry *prometheus.Registry
@@ -59,7 +67,7 @@ func New(cfg Config) *Server {
 	s := &Server{cfg: cfg, log: cfg.Log, metrics: newMetrics(cfg.Registry)}
 	mux := http.NewServeMux()
 	s.routes(mux)
-	s.handler = s.recoverPanics(s.instrument(s.secureHeaders(s.limitBody(s.jsonFallback(mux)))))
+	s.handler = s.recoverPanics(s.instrument(s.secureHeaders(s.cors(s.crossOrigin(s.limitBody(s.jsonFallback(mux)))))))
 	return s
 }
 
@@ -97,6 +105,14 @@ func (s *Server) routes(mux *http.ServeMux) {
 	handle("GET /healthz", s.healthz)
 	handle("GET /readyz", s.readyz)
 	mux.Handle("GET /metrics", s.metrics.handler(s.cfg.Registry))
+
+	if s.cfg.WebPage != nil {
+		page := s.cfg.WebPage(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			writeJSON(w, http.StatusNotFound, errorBody{Detail: "Not Found", Code: string(auth.ENotFound)})
+		}))
+		mux.Handle("GET /{$}", page)
+		mux.Handle("GET /assets/", page)
+	}
 }
 
 // handlerFunc is a handler that returns its error instead of writing it.
