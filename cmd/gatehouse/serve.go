@@ -68,14 +68,28 @@ func serve(ctx context.Context, env *cliEnv, cfg config.Config, demo bool) error
 	return serveUntilDone(ctx, srv, ln, log)
 }
 
-func newHTTPServer(a *app.App) *http.Server {
+// timeouts bound how long a client may hold a connection, so that slow or
+// stalled clients cannot exhaust the server.
+type timeouts struct {
+	readHeader, read, write, idle time.Duration
+}
+
+var serverTimeouts = timeouts{readHeader: 5 * time.Second, read: 15 * time.Second, write: 30 * time.Second, idle: 120 * time.Second}
+
+// maxHeaderBytes caps the request line and headers; a request over it is
+// answered 431.
+const maxHeaderBytes = 64 << 10
+
+func newHTTPServer(a *app.App) *http.Server { return httpServer(a.Handler(), serverTimeouts) }
+
+func httpServer(h http.Handler, t timeouts) *http.Server {
 	return &http.Server{
-		Handler:           a.Handler(),
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       15 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
+		Handler:           h,
+		ReadHeaderTimeout: t.readHeader,
+		ReadTimeout:       t.read,
+		WriteTimeout:      t.write,
+		IdleTimeout:       t.idle,
+		MaxHeaderBytes:    maxHeaderBytes,
 	}
 }
 
