@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Gatehouse's web page in headless Chromium (Debian's chromium, driven by
+# playwright-core): sign in, no token in document.cookie, a silent refresh
+# after the access token expires, cross-site form posts refused, sign out.
+# Screenshots go to webtest/artifacts/. Installs what it needs; fails if it
+# cannot.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$here/.."
+work="$(mktemp -d)"
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+
+if [ ! -x /usr/bin/chromium ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+(cd "$here" && npm install --no-audit --no-fund --silent)
+(cd "$root" && go build -o "$work/gatehouse" ./cmd/gatehouse)
+
+port=18790
+ttl=3
+GATEHOUSE_ADDR="127.0.0.1:$port" GATEHOUSE_DATABASE_URL="sqlite:$work/web.db" GATEHOUSE_ACCESS_TTL="${ttl}s" \
+  "$work/gatehouse" serve --demo >"$work/gatehouse.log" 2>&1 &
+for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
+rm -rf "$here/artifacts"
+node "$here/browser-check.mjs" "http://127.0.0.1:$port" "$ttl" "$here/artifacts" || {
+  echo "webtest: server log:"; tail -n 40 "$work/gatehouse.log"; exit 1
+}
