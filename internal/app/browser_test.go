@@ -112,6 +112,7 @@ func TestCookieRefreshRotatesAndLogoutClears(t *testing.T) {
 	cfg.ReuseInterval = 0
 	e := start(t, cfg)
 	access, refresh := e.cookieLogin("bob", "password456")
+	expect(t, e.do("GET", "/me", "", nil, sameOrigin(e, access)...), 200, "")
 
 	r := e.do("POST", "/auth/refresh", "", nil, sameOrigin(e, refresh)...)
 	expect(t, r, 200, "")
@@ -135,6 +136,7 @@ func TestCookieRefreshRotatesAndLogoutClears(t *testing.T) {
 	}
 	time.Sleep(10 * time.Millisecond)
 	expect401(t, e.do("GET", "/me", "", nil, sameOrigin(e, next)...), "")
+	expect401(t, e.do("GET", "/me", "", nil, sameOrigin(e, access)...), "")
 
 	// Logout by cookie ends the session and clears the cookies.
 	access, refresh = e.cookieLogin("bob", "password456")
