@@ -65,6 +65,9 @@ func serve(ctx context.Context, env *cliEnv, cfg config.Config, demo bool) error
 	srv := newHTTPServer(a)
 	log.Info("gatehouse listening", "url", "http://"+ln.Addr().String(), "issuer", cfg.Issuer,
 		"alg", cfg.SigningAlg, "database", redactURL(cfg.DatabaseURL), "startup", time.Since(started).Round(time.Millisecond))
+	if cfg.Browser.Page {
+		log.Info("web page on", "url", "http://"+ln.Addr().String()+"/")
+	}
 	return serveUntilDone(ctx, srv, ln, log)
 }
 
