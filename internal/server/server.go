@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -34,7 +35,9 @@ type Config struct {
 	Revocations revocation.Source
 	Issuer      string
 	SignupOpen  bool
-	Log         *slog.Logger
+	// TrustedProxies are the peers whose X-Forwarded-For is believed.
+	TrustedProxies []netip.Prefix
+	Log            *slog.Logger
 	// Registry receives the server's metrics and is served at /metrics; a
 	// new one is made when nil.
 	Registry *prometheus.Registry
