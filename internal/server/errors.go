@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"math"
 	"net/http"
 	"strconv"
 
@@ -45,7 +46,8 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		h.Set("WWW-Authenticate", "Bearer")
 	}
 	if e := (*auth.Error)(nil); errors.As(err, &e) && e.RetryAfter > 0 {
-		h.Set("Retry-After", strconv.Itoa(max(1, int(e.RetryAfter.Seconds()+0.5))))
+		// Rounded up: a client that waits as told is not refused again.
+		h.Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(e.RetryAfter.Seconds())))))
 	}
 	writeJSON(w, status, errorBody{Detail: auth.ErrorMessage(err), Code: string(code)})
 }
