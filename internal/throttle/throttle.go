@@ -14,7 +14,8 @@ import (
 	"time"
 )
 
-// Policy sets the limits.
+// Policy sets the limits; the defaults and their settings are in package
+// config.
 type Policy struct {
 	AccountFree int           // failures allowed per account and address before waiting
 	AddressFree int           // failures allowed per address (all accounts) before waiting
@@ -22,9 +23,6 @@ type Policy struct {
 	MaxDelay    time.Duration // the longest wait
 	Forget      time.Duration // a counter idle this long starts again
 }
-
-// DefaultPolicy is documented in the README.
-var DefaultPolicy = Policy{AccountFree: 5, AddressFree: 50, BaseDelay: time.Second, MaxDelay: 15 * time.Minute, Forget: time.Hour}
 
 // delay is the wait after the over-th failure past the free ones (over ≥ 1):
 // BaseDelay doubled over-1 times, at most MaxDelay.
