@@ -120,10 +120,26 @@ func (a *App) init(ctx context.Context, opt Options) error {
 	a.Sessions = sessions.New(sessions.Config{
 		Store: a.Store, Passwords: a.Hasher, Keys: a.Keys, Verifier: a.Verifier, Revocations: a.Revoked,
 		Issuer: cfg.Issuer, Audience: cfg.Audience, AccessTTL: cfg.AccessTTL, RefreshTTL: cfg.RefreshTTL,
-		ReuseInterval: cfg.ReuseInterval, Log: a.Log, Throttle: throttle.NewMemory(throttle.DefaultPolicy, nil),
+		ReuseInterval: cfg.ReuseInterval, Log: a.Log, Throttle: a.throttle(),
 	})
 	a.Accounts = &accounts.Service{Store: a.Store, Passwords: a.Hasher, Revocations: a.Revoked, AccessTTL: cfg.AccessTTL, Now: time.Now}
 	return nil
+}
+
+// throttle counts failed logins in Redis when there is one, falling back
+// on this process's counters while Redis is down; in this process only
+// otherwise.
+func (a *App) throttle() sessions.Throttle {
+	cfg := a.Config
+	p := throttle.Policy{
+		AccountFree: cfg.LoginAccountFailures, AddressFree: cfg.LoginAddressFailures,
+		BaseDelay: cfg.LoginBackoff, MaxDelay: cfg.LoginBackoffMax, Forget: cfg.LoginForget,
+	}
+	local := throttle.NewMemory(p, nil)
+	if a.Bus == nil {
+		return local
+	}
+	return throttle.NewFailover(throttle.NewRedis(a.Bus.Client(), a.Bus.Prefix(), p), local, a.Log)
 }
 
 // Close releases the database and Redis.
@@ -148,7 +164,7 @@ func (a *App) Handler() http.Handler {
 	cfg := server.Config{
 		Sessions: a.Sessions, Accounts: a.Accounts, Keys: a.Keys, Verifier: a.Verifier,
 		Checks: a.checks(), Revocations: a.Store, Issuer: a.Config.Issuer,
-		SignupOpen: a.Config.Signup == "open", Log: a.Log,
+		SignupOpen: a.Config.Signup == "open", TrustedProxies: a.Config.TrustedProxies, Log: a.Log,
 		Browser: browser(a.Config), HSTS: strings.HasPrefix(a.Config.Issuer, "https://"),
 	}
 	if a.Config.Browser.Page {

@@ -42,8 +42,14 @@ type env struct {
 
 func start(t *testing.T, cfg config.Config) *env {
 	t.Helper()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	a, err := Open(context.Background(), cfg, log, Options{PasswordParams: &cheapParams})
+	return startWith(t, cfg, Options{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+}
+
+// startWith is start with options (cheap passwords are set) and a logger.
+func startWith(t *testing.T, cfg config.Config, opt Options, log *slog.Logger) *env {
+	t.Helper()
+	opt.PasswordParams = &cheapParams
+	a, err := Open(context.Background(), cfg, log, opt)
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}

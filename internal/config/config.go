@@ -8,7 +8,9 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -42,6 +44,20 @@ type Config struct {
 	LoginWait time.Duration
 	// Browser holds cookie mode, CORS and web-page settings.
 	Browser Browser
+
+	// Login throttling: failures allowed per account and client address,
+	// and per client address, before each further failure waits
+	// LoginBackoff, doubling up to LoginBackoffMax; counters idle for
+	// LoginForget start again.
+	LoginAccountFailures int
+	LoginAddressFailures int
+	LoginBackoff         time.Duration
+	LoginBackoffMax      time.Duration
+	LoginForget          time.Duration
+
+	// TrustedProxies are the peers whose X-Forwarded-For is believed; empty
+	// means the client address is always the peer's.
+	TrustedProxies []netip.Prefix
 }
 
 // Defaults returns the built-in settings.
@@ -61,6 +77,12 @@ func Defaults() Config {
 			CookieSecure: true, CookieSameSite: "strict",
 			AccessCookie: "__Host-gatehouse_access", RefreshCookie: "__Secure-gatehouse_refresh",
 		},
+
+		LoginAccountFailures: 5,
+		LoginAddressFailures: 50,
+		LoginBackoff:         time.Second,
+		LoginBackoffMax:      15 * time.Minute,
+		LoginForget:          time.Hour,
 	}
 }
 
@@ -73,7 +95,10 @@ type Loader struct {
 	// explicitly, so that --demo leaves them be.
 	pageSet, secureSet, demo      bool
 	accessNameSet, refreshNameSet bool
-	errs                          []error
+	// trustedProxies is GATEHOUSE_TRUSTED_PROXIES or --trusted-proxies,
+	// parsed by Load.
+	trustedProxies string
+	errs           []error
 }
 
 // NewLoader starts from Defaults and the environment (read through getenv,
@@ -97,6 +122,12 @@ func NewLoader(getenv func(string) string) *Loader {
 	l.dur("GATEHOUSE_LOGIN_WAIT", &l.cfg.LoginWait)
 	l.str("GATEHOUSE_DEBUG_ADDR", &l.cfg.DebugAddr)
 	l.browserEnv()
+	l.integer("GATEHOUSE_LOGIN_ACCOUNT_FAILURES", &l.cfg.LoginAccountFailures)
+	l.integer("GATEHOUSE_LOGIN_ADDRESS_FAILURES", &l.cfg.LoginAddressFailures)
+	l.dur("GATEHOUSE_LOGIN_BACKOFF", &l.cfg.LoginBackoff)
+	l.dur("GATEHOUSE_LOGIN_BACKOFF_MAX", &l.cfg.LoginBackoffMax)
+	l.dur("GATEHOUSE_LOGIN_FORGET", &l.cfg.LoginForget)
+	l.str("GATEHOUSE_TRUSTED_PROXIES", &l.trustedProxies)
 	return l
 }
 
@@ -119,6 +150,19 @@ func (l *Loader) dur(name string, dst *time.Duration) {
 		return
 	}
 	*dst = d
+}
+
+func (l *Loader) integer(name string, dst *int) {
+	v, ok := l.lookup(name)
+	if !ok {
+		return
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		l.errs = append(l.errs, fmt.Errorf("%s=%q is not a whole number: use for example 5", name, v))
+		return
+	}
+	*dst = n
 }
 
 func (l *Loader) lookup(name string) (string, bool) {
@@ -156,6 +200,12 @@ func (l *Loader) ServeFlags(fs *flag.FlagSet) {
 	fs.StringVar(&l.cfg.DebugAddr, "debug-addr", l.cfg.DebugAddr, "loopback `address` for pprof profiles, off when empty (GATEHOUSE_DEBUG_ADDR)")
 	fs.DurationVar(&l.cfg.LoginWait, "login-wait", l.cfg.LoginWait, "longest wait for a password-hashing slot before 503 (GATEHOUSE_LOGIN_WAIT)")
 	l.browserFlags(fs)
+	fs.IntVar(&l.cfg.LoginAccountFailures, "login-account-failures", l.cfg.LoginAccountFailures, "failed logins allowed per account and client address before waits begin (GATEHOUSE_LOGIN_ACCOUNT_FAILURES)")
+	fs.IntVar(&l.cfg.LoginAddressFailures, "login-address-failures", l.cfg.LoginAddressFailures, "failed logins allowed per client address, all accounts, before waits begin (GATEHOUSE_LOGIN_ADDRESS_FAILURES)")
+	fs.DurationVar(&l.cfg.LoginBackoff, "login-backoff", l.cfg.LoginBackoff, "the first wait after the allowed failures; each further failure doubles it (GATEHOUSE_LOGIN_BACKOFF)")
+	fs.DurationVar(&l.cfg.LoginBackoffMax, "login-backoff-max", l.cfg.LoginBackoffMax, "the longest wait between login attempts (GATEHOUSE_LOGIN_BACKOFF_MAX)")
+	fs.DurationVar(&l.cfg.LoginForget, "login-forget", l.cfg.LoginForget, "failed logins are forgotten after this long without one (GATEHOUSE_LOGIN_FORGET)")
+	fs.StringVar(&l.trustedProxies, "trusted-proxies", l.trustedProxies, "comma-separated `CIDRs or IPs` of reverse proxies whose X-Forwarded-For is believed; empty: none (GATEHOUSE_TRUSTED_PROXIES)")
 }
 
 // Load validates the settings and returns them. The error is one line per
@@ -172,6 +222,11 @@ func (l *Loader) Load() (Config, error) {
 	c.Browser.AllowedOrigins = append([]string(nil), c.Browser.AllowedOrigins...)
 	l.finishBrowser(&c)
 	errs := append([]error(nil), l.errs...)
+	proxies, err := ParseTrustedProxies(l.trustedProxies)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	c.TrustedProxies = proxies
 	errs = append(errs, c.validate()...)
 	return c, errors.Join(errs...)
 }
@@ -200,6 +255,7 @@ func (c Config) validate() []error {
 	add(c.validateIssuer())
 	add(c.validateSigning())
 	add(c.validateLifetimes())
+	add(c.validateThrottle())
 	add(oneOf("GATEHOUSE_SIGNUP", c.Signup, "open", "closed"))
 	add(oneOf("GATEHOUSE_LOG_FORMAT", c.LogFormat, "text", "json"))
 	errs = append(errs, c.validateBrowser()...)
@@ -259,6 +315,62 @@ func (c Config) validateLifetimes() error {
 		return fmt.Errorf("GATEHOUSE_LOGIN_WAIT=%s is out of range: use 0s to 30s", c.LoginWait)
 	}
 	return nil
+}
+
+func (c Config) validateThrottle() error {
+	switch {
+	case c.LoginAccountFailures < 0 || c.LoginAccountFailures > 1000:
+		return fmt.Errorf("GATEHOUSE_LOGIN_ACCOUNT_FAILURES=%d is out of range: use 0 to 1000 (5 is usual)", c.LoginAccountFailures)
+	case c.LoginAddressFailures < 0 || c.LoginAddressFailures > 1_000_000:
+		return fmt.Errorf("GATEHOUSE_LOGIN_ADDRESS_FAILURES=%d is out of range: use 0 to 1000000 (50 is usual)", c.LoginAddressFailures)
+	case c.LoginBackoff < time.Millisecond || c.LoginBackoff > time.Hour:
+		return fmt.Errorf("GATEHOUSE_LOGIN_BACKOFF=%s is out of range: use 1ms to 1h (1s is usual)", c.LoginBackoff)
+	case c.LoginBackoffMax < c.LoginBackoff || c.LoginBackoffMax > 24*time.Hour:
+		return fmt.Errorf("GATEHOUSE_LOGIN_BACKOFF_MAX=%s is out of range: use GATEHOUSE_LOGIN_BACKOFF (%s) to 24h (15m is usual)", c.LoginBackoffMax, c.LoginBackoff)
+	case c.LoginForget < c.LoginBackoffMax || c.LoginForget > 30*24*time.Hour:
+		return fmt.Errorf("GATEHOUSE_LOGIN_FORGET=%s is out of range: use GATEHOUSE_LOGIN_BACKOFF_MAX (%s) to 720h (1h is usual)", c.LoginForget, c.LoginBackoffMax)
+	}
+	return nil
+}
+
+// ParseTrustedProxies reads a comma-separated list of CIDRs (10.0.0.0/8,
+// fd00::/8) and single addresses (192.0.2.10, ::1). Empty means none.
+func ParseTrustedProxies(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for item := range strings.SplitSeq(s, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		p, err := parseProxy(item)
+		if err != nil {
+			return nil, fmt.Errorf("GATEHOUSE_TRUSTED_PROXIES: %q is not an IP address or CIDR: use for example 10.0.0.0/8,192.0.2.10,fd00::/8", item)
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+func parseProxy(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return netip.Prefix{}, err
+		}
+		if p.Addr().Is4In6() { // ::ffff:10.0.0.0/104 is 10.0.0.0/8
+			if p.Bits() < 96 {
+				return netip.Prefix{}, errors.New("IPv4-mapped prefix shorter than /96")
+			}
+			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+		}
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil || a.Zone() != "" {
+		return netip.Prefix{}, errors.New("not an address")
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
 func oneOf(name, v string, allowed ...string) error {

@@ -2,6 +2,7 @@ package config
 
 import (
 	"flag"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -88,6 +89,75 @@ func TestBadSettingsAreRefused(t *testing.T) {
 				t.Fatalf("error %v, want one mentioning %q", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestLoginThrottleSettings(t *testing.T) {
+	c, err := load(t, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.LoginAccountFailures != 5 || c.LoginAddressFailures != 50 || c.LoginBackoff != time.Second ||
+		c.LoginBackoffMax != 15*time.Minute || c.LoginForget != time.Hour || len(c.TrustedProxies) != 0 {
+		t.Fatalf("throttle defaults %+v", c)
+	}
+	c, err = load(t, map[string]string{
+		"GATEHOUSE_LOGIN_ACCOUNT_FAILURES": "3", "GATEHOUSE_LOGIN_ADDRESS_FAILURES": "20",
+		"GATEHOUSE_LOGIN_BACKOFF": "2s", "GATEHOUSE_LOGIN_BACKOFF_MAX": "1m", "GATEHOUSE_LOGIN_FORGET": "2h",
+		"GATEHOUSE_TRUSTED_PROXIES": "10.0.0.0/8",
+	}, "--login-account-failures", "4", "--login-forget", "3h", "--trusted-proxies", "192.0.2.10, fd00::/8")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.LoginAccountFailures != 4 || c.LoginAddressFailures != 20 || c.LoginBackoff != 2*time.Second ||
+		c.LoginBackoffMax != time.Minute || c.LoginForget != 3*time.Hour {
+		t.Fatalf("throttle settings %+v", c)
+	}
+	if got := fmt.Sprint(c.TrustedProxies); got != "[192.0.2.10/32 fd00::/8]" {
+		t.Fatalf("trusted proxies %s: the flag must win over the variable", got)
+	}
+}
+
+func TestBadThrottleSettingsAreRefused(t *testing.T) {
+	cases := map[string]struct {
+		env  map[string]string
+		want string
+	}{
+		"not a number":      {map[string]string{"GATEHOUSE_LOGIN_ACCOUNT_FAILURES": "five"}, "GATEHOUSE_LOGIN_ACCOUNT_FAILURES=\"five\" is not a whole number"},
+		"negative failures": {map[string]string{"GATEHOUSE_LOGIN_ADDRESS_FAILURES": "-1"}, "GATEHOUSE_LOGIN_ADDRESS_FAILURES=-1 is out of range"},
+		"zero backoff":      {map[string]string{"GATEHOUSE_LOGIN_BACKOFF": "0s"}, "GATEHOUSE_LOGIN_BACKOFF=0s"},
+		"bad backoff":       {map[string]string{"GATEHOUSE_LOGIN_BACKOFF": "1 second"}, "GATEHOUSE_LOGIN_BACKOFF="},
+		"max under backoff": {map[string]string{"GATEHOUSE_LOGIN_BACKOFF": "1m", "GATEHOUSE_LOGIN_BACKOFF_MAX": "30s"}, "GATEHOUSE_LOGIN_BACKOFF_MAX=30s"},
+		"forget under max":  {map[string]string{"GATEHOUSE_LOGIN_FORGET": "10m"}, "GATEHOUSE_LOGIN_FORGET=10m"},
+		"proxy not an IP":   {map[string]string{"GATEHOUSE_TRUSTED_PROXIES": "10.0.0.0/8,proxy.internal"}, `"proxy.internal" is not an IP address or CIDR`},
+		"proxy bad CIDR":    {map[string]string{"GATEHOUSE_TRUSTED_PROXIES": "10.0.0.0/33"}, "GATEHOUSE_TRUSTED_PROXIES"},
+		"proxy with a port": {map[string]string{"GATEHOUSE_TRUSTED_PROXIES": "10.0.0.1:80"}, "GATEHOUSE_TRUSTED_PROXIES"},
+		"proxy with a zone": {map[string]string{"GATEHOUSE_TRUSTED_PROXIES": "fe80::1%eth0"}, "GATEHOUSE_TRUSTED_PROXIES"},
+		"short mapped CIDR": {map[string]string{"GATEHOUSE_TRUSTED_PROXIES": "::ffff:0:0/80"}, "GATEHOUSE_TRUSTED_PROXIES"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := load(t, tc.env)
+			if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Count(err.Error(), "\n") != 0 {
+				t.Fatalf("error %v, want one line mentioning %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestParseTrustedProxies(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                              "[]",
+		" , ":                           "[]",
+		"10.1.2.3/8":                    "[10.0.0.0/8]",
+		"192.0.2.10,::1":                "[192.0.2.10/32 ::1/128]",
+		"::ffff:192.0.2.10":             "[192.0.2.10/32]",
+		"::ffff:10.0.0.0/104, fd00::/8": "[10.0.0.0/8 fd00::/8]",
+	} {
+		got, err := ParseTrustedProxies(in)
+		if err != nil || fmt.Sprint(got) != want {
+			t.Errorf("ParseTrustedProxies(%q) = %v, %v; want %s", in, got, err, want)
+		}
 	}
 }
 

@@ -86,6 +86,14 @@ func (b *Bus) checkReachable(ctx context.Context) {
 // other tools can subscribe to it. The message format is in the package doc.
 func (b *Bus) Channel() string { return b.channel }
 
+// Client returns the Bus's Redis client, for the other state that
+// Gatehouse shares through Redis (the login throttle's counters), so that
+// it uses the same connections. Close closes it.
+func (b *Bus) Client() *redis.Client { return b.client }
+
+// Prefix returns the prefix of every key and of the channel.
+func (b *Bus) Prefix() string { return b.prefix }
+
 // Ping checks that Redis answers; it suits a readiness probe.
 func (b *Bus) Ping(ctx context.Context) error {
 	if err := b.client.Ping(ctx).Err(); err != nil {

@@ -21,8 +21,8 @@ func (c credentials) validate() error {
 	return require(field{"username", c.Username}, field{"password", c.Password})
 }
 
-func client(r *http.Request) sessions.Client {
-	return sessions.Client{UserAgent: r.UserAgent(), IP: clientIP(r)}
+func (s *Server) client(r *http.Request) sessions.Client {
+	return sessions.Client{UserAgent: r.UserAgent(), IP: s.clientIP(r)}
 }
 
 // login: POST /auth/login {"username","password"}.
@@ -34,7 +34,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if err := c.validate(); err != nil {
 		return err
 	}
-	toks, err := s.cfg.Sessions.Login(r.Context(), *c.Username, *c.Password, client(r))
+	toks, err := s.cfg.Sessions.Login(r.Context(), *c.Username, *c.Password, s.client(r))
 	if err != nil {
 		return err
 	}
@@ -54,7 +54,7 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	toks, err := s.cfg.Sessions.Refresh(r.Context(), tok, client(r))
+	toks, err := s.cfg.Sessions.Refresh(r.Context(), tok, s.client(r))
 	if err != nil {
 		if fromCookie && auth.ErrorCode(err) == auth.EUnauthenticated {
 			s.clearCookies(w) // a dead session's cookies are of no more use

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"errors"
-	"net"
 	"net/http"
 
 	"github.com/gatehouse/gatehouse/internal/auth"
@@ -88,15 +87,6 @@ func (s *Server) admin(h handlerFunc) handlerFunc {
 	})
 }
 
-// clientIP is the address of the peer.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
 // limitBody caps every request body at MaxBodyBytes.
 func (s *Server) limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -138,7 +128,7 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				s.log.ErrorContext(r.Context(), "panic in handler", "path", r.URL.Path, "panic", v)
+				s.log.ErrorContext(r.Context(), "panic in handler", "path", r.URL.Path, "ip", s.clientIP(r), "panic", v)
 				s.writeError(w, r, auth.Errorf(auth.EInternal, "Internal server error"))
 			}
 		}()

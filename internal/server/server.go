@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -42,7 +43,9 @@ type Config struct {
 	WebPage func(notFound http.Handler) http.Handler
 	// HSTS sends Strict-Transport-Security (the issuer is https).
 	HSTS bool
-	Log  *slog.Logger
+	// TrustedProxies are the peers whose X-Forwarded-For is believed.
+	TrustedProxies []netip.Prefix
+	Log            *slog.Logger
 	// Registry receives the server's metrics and is served at /metrics; a
 	// new one is made when nil.
 	Registry *prometheus.Registry

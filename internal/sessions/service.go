@@ -36,12 +36,17 @@ type Config struct {
 	Throttle Throttle
 }
 
-// Throttle counts failed logins per account and client address.
+// Throttle counts failed logins per account and client address. A method
+// that fails never fails the login: Login logs the error and goes on as if
+// the throttle had no objection. An implementation backed by a remote store
+// should fall back on its own (see throttle.Failover) rather than fail.
 type Throttle interface {
 	// Wait says how long the client must wait before trying again.
-	Wait(account, addr string) time.Duration
-	Failed(account, addr string)
-	Succeeded(account, addr string)
+	Wait(ctx context.Context, account, addr string) (time.Duration, error)
+	// Failed records a wrong password (or an unknown user).
+	Failed(ctx context.Context, account, addr string) error
+	// Succeeded resets the account's counter for this address.
+	Succeeded(ctx context.Context, account, addr string) error
 }
 
 // Service runs the session flows.
@@ -83,21 +88,44 @@ var (
 // user costs the same hashing work as a wrong password.
 func (s *Service) Login(ctx context.Context, username, pw string, c Client) (Tokens, error) {
 	account := auth.UsernameKey(username)
-	if s.Throttle != nil {
-		if wait := s.Throttle.Wait(account, c.IP); wait > 0 {
-			return Tokens{}, &auth.Error{Code: auth.ETooMany, Message: "Too many failed logins; try again later", RetryAfter: wait}
-		}
+	if wait := s.throttleWait(ctx, account, c.IP); wait > 0 {
+		return Tokens{}, &auth.Error{Code: auth.ETooMany, Message: "Too many failed logins; try again later", RetryAfter: wait}
 	}
 	toks, err := s.login(ctx, username, pw, c)
-	if s.Throttle != nil {
-		switch {
-		case err == nil:
-			s.Throttle.Succeeded(account, c.IP)
-		case err == errBadLogin:
-			s.Throttle.Failed(account, c.IP)
-		}
-	}
+	s.throttleRecord(ctx, account, c.IP, err)
 	return toks, err
+}
+
+func (s *Service) throttleWait(ctx context.Context, account, ip string) time.Duration {
+	if s.Throttle == nil {
+		return 0
+	}
+	wait, err := s.Throttle.Wait(ctx, account, ip)
+	if err != nil {
+		s.Log.WarnContext(ctx, "login throttle unavailable; not throttling", "ip", ip, "err", err)
+		return 0
+	}
+	return wait
+}
+
+// throttleRecord counts a wrong password and resets the count on success.
+// It is recorded even when the client has gone away meanwhile, so that
+// hanging up early does not make a guess free.
+func (s *Service) throttleRecord(ctx context.Context, account, ip string, loginErr error) {
+	if s.Throttle == nil {
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	var err error
+	switch {
+	case loginErr == nil:
+		err = s.Throttle.Succeeded(ctx, account, ip)
+	case loginErr == errBadLogin:
+		err = s.Throttle.Failed(ctx, account, ip)
+	}
+	if err != nil {
+		s.Log.WarnContext(ctx, "login throttle unavailable; attempt not recorded", "ip", ip, "err", err)
+	}
 }
 
 func (s *Service) login(ctx context.Context, username, pw string, c Client) (Tokens, error) {

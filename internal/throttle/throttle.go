@@ -3,14 +3,19 @@
 // of failures each further one doubles the wait before the next attempt.
 // Keying the account's counter by address means a guesser elsewhere can
 // never lock the real user out.
+//
+// [Memory] keeps the counters in this process. [Redis] keeps them in Redis,
+// shared by every replica, and [Failover] uses Redis while it answers and
+// this process's counters while it does not.
 package throttle
 
 import (
-	"sync"
+	"net/netip"
 	"time"
 )
 
-// Policy sets the limits.
+// Policy sets the limits; the defaults and their settings are in package
+// config.
 type Policy struct {
 	AccountFree int           // failures allowed per account and address before waiting
 	AddressFree int           // failures allowed per address (all accounts) before waiting
@@ -19,88 +24,29 @@ type Policy struct {
 	Forget      time.Duration // a counter idle this long starts again
 }
 
-// DefaultPolicy is documented in the README.
-var DefaultPolicy = Policy{AccountFree: 5, AddressFree: 50, BaseDelay: time.Second, MaxDelay: 15 * time.Minute, Forget: time.Hour}
-
-type counter struct {
-	failures int
-	until    time.Time // no attempt before this
-	last     time.Time
-}
-
-// Memory keeps the counters in this process.
-type Memory struct {
-	p   Policy
-	now func() time.Time
-	mu  sync.Mutex
-	m   map[string]*counter
-}
-
-// NewMemory returns an in-process throttle; now may be nil.
-func NewMemory(p Policy, now func() time.Time) *Memory {
-	if now == nil {
-		now = time.Now
+// delay is the wait after the over-th failure past the free ones (over ≥ 1):
+// BaseDelay doubled over-1 times, at most MaxDelay.
+func (p Policy) delay(over int) time.Duration {
+	d := p.BaseDelay
+	for i := 1; i < over && d < p.MaxDelay; i++ {
+		d *= 2
 	}
-	return &Memory{p: p, now: now, m: map[string]*counter{}}
+	return min(d, p.MaxDelay)
 }
 
-func accountKey(account, addr string) string { return "a\x00" + account + "\x00" + addr }
-func addressKey(addr string) string          { return "i\x00" + addr }
-
-// Wait returns how long the client must wait before trying this account
-// again; 0 means go ahead.
-func (t *Memory) Wait(account, addr string) time.Duration {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	now := t.now()
-	return max(t.wait(accountKey(account, addr), now), t.wait(addressKey(addr), now))
-}
-
-func (t *Memory) wait(key string, now time.Time) time.Duration {
-	c, ok := t.m[key]
-	if !ok || now.Sub(c.last) > t.p.Forget {
-		return 0
+// network is what an address's counters are kept for: an IPv4 address
+// itself, but the /64 of an IPv6 address, because one subscriber usually
+// holds a whole /64 and could otherwise take a fresh address per guess.
+// Anything that is not an IP address is used as it is.
+func network(addr string) string {
+	a, err := netip.ParseAddr(addr)
+	if err != nil {
+		return addr
 	}
-	return max(0, c.until.Sub(now))
-}
-
-// Failed records a failed attempt.
-func (t *Memory) Failed(account, addr string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	now := t.now()
-	t.fail(accountKey(account, addr), t.p.AccountFree, now)
-	t.fail(addressKey(addr), t.p.AddressFree, now)
-	if len(t.m) > 100_000 {
-		t.sweep(now)
+	a = a.Unmap().WithZone("")
+	if a.Is4() {
+		return a.String()
 	}
-}
-
-func (t *Memory) fail(key string, free int, now time.Time) {
-	c, ok := t.m[key]
-	if !ok || now.Sub(c.last) > t.p.Forget {
-		c = &counter{}
-		t.m[key] = c
-	}
-	c.failures++
-	c.last = now
-	if over := c.failures - free; over > 0 {
-		d := t.p.BaseDelay << min(over-1, 30)
-		c.until = now.Add(min(d, t.p.MaxDelay))
-	}
-}
-
-// Succeeded resets the account's counter for this address.
-func (t *Memory) Succeeded(account, addr string) {
-	t.mu.Lock()
-	delete(t.m, accountKey(account, addr))
-	t.mu.Unlock()
-}
-
-func (t *Memory) sweep(now time.Time) {
-	for k, c := range t.m {
-		if now.Sub(c.last) > t.p.Forget {
-			delete(t.m, k)
-		}
-	}
+	p, _ := a.Prefix(64)
+	return p.String()
 }

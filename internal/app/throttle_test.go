@@ -1,0 +1,228 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/gatehouse/gatehouse/internal/config"
+)
+
+var (
+	bobWrong = map[string]string{"username": "bob", "password": "guess"}
+	bobRight = map[string]string{"username": "bob", "password": "password456"}
+)
+
+// guess sends n wrong passwords for bob, each answered 401.
+func (e *env) guess(n int, hdr ...string) {
+	e.t.Helper()
+	for range n {
+		expect401(e.t, e.do("POST", "/auth/login", "", bobWrong, hdr...), "Invalid username or password")
+	}
+}
+
+// expect429 checks a throttled answer with a Retry-After of want seconds.
+func expect429(t *testing.T, r resp, want int) {
+	t.Helper()
+	expect(t, r, 429, "Too many failed logins; try again later")
+	if got := r.header.Get("Retry-After"); got != strconv.Itoa(want) {
+		t.Fatalf("Retry-After %q, want %d", got, want)
+	}
+}
+
+func redisURL(t *testing.T) string {
+	u := os.Getenv("GATEHOUSE_TEST_REDIS_URL")
+	if u == "" {
+		t.Skip("GATEHOUSE_TEST_REDIS_URL is not set: skipping the Redis throttle tests")
+	}
+	return u
+}
+
+func newRedisPrefix() string {
+	b := make([]byte, 6)
+	rand.Read(b)
+	return "gh-test-" + hex.EncodeToString(b) + ":"
+}
+
+// TestLoginThrottlingAcrossReplicas guesses on one replica and is refused
+// on the other: the counters live in the shared Redis.
+func TestLoginThrottlingAcrossReplicas(t *testing.T) {
+	t.Parallel()
+	r := cluster(t, 2, true)
+	a, b := r[0], r[1]
+	a.guess(5) // the free failures
+	b.guess(1) // counted with A's: now 1 s
+	expect429(t, a.do("POST", "/auth/login", "", bobRight), 1)
+	expect429(t, b.do("POST", "/auth/login", "", bobRight), 1)
+	b.login("alice", "secret123") // another account is not affected
+	time.Sleep(1100 * time.Millisecond)
+	a.guess(1) // the 7th: 2 s
+	expect429(t, b.do("POST", "/auth/login", "", bobRight), 2)
+}
+
+// TestLoginThrottlingRedisOutage cuts Redis under a running server: logins
+// go on, still throttled by this process's counters, and the outage is
+// logged once.
+func TestLoginThrottlingRedisOutage(t *testing.T) {
+	t.Parallel()
+	proxy := newProxy(t, redisAddr(t))
+	cfg := testConfig(t)
+	cfg.RedisURL = "redis://" + proxy.ln.Addr().String() + "/0"
+	logs, log := newLogCount()
+	prefix := newRedisPrefix()
+	e := startWith(t, cfg, Options{RedisPrefix: prefix}, log)
+	raw := rawRedis(t)
+	t.Cleanup(func() {
+		ctx := context.Background()
+		for iter := raw.Scan(ctx, 0, prefix+"*", 100).Iterator(); iter.Next(ctx); {
+			raw.Del(ctx, iter.Val())
+		}
+	})
+	e.guess(3)
+	if n := raw.Exists(context.Background(), prefix+"throttle:address:127.0.0.1").Val(); n != 1 {
+		t.Fatal("failures are not counted in Redis")
+	}
+
+	proxy.cut()
+	e.login("alice", "secret123")
+	e.guess(3) // with the 3 before the outage, known to this process too: now 1 s
+	expect429(t, e.do("POST", "/auth/login", "", bobRight), 1)
+	e.login("alice", "secret123")
+	if n := logs.count(msgRedisDown); n != 1 {
+		t.Errorf("outage logged %d times, want once", n)
+	}
+
+	proxy.restore()
+	carol := map[string]string{"username": "carol", "password": "x"}
+	eventually(t, 5*time.Second, func() bool {
+		e.do("POST", "/auth/login", "", carol) // Redis is tried again once a second
+		return logs.count(msgRedisUp) == 1
+	})
+	key := prefix + "throttle:address:127.0.0.1"
+	before, _ := raw.Get(context.Background(), key).Int()
+	expect401(t, e.do("POST", "/auth/login", "", carol), "Invalid username or password")
+	if after, _ := raw.Get(context.Background(), key).Int(); after != before+1 {
+		t.Fatalf("after Redis came back: %s went from %d to %d, want one more", key, before, after)
+	}
+	e.login("alice", "secret123")
+}
+
+// TestLoginThrottlingRedisNeverUp starts with Redis on a port where
+// nothing listens: logins work and are throttled in this process.
+func TestLoginThrottlingRedisNeverUp(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig(t)
+	cfg.RedisURL = "redis://" + l.Addr().String() + "/0"
+	l.Close()
+	e := start(t, cfg)
+	e.login("alice", "secret123")
+	e.guess(6)
+	expect429(t, e.do("POST", "/auth/login", "", bobRight), 1)
+	e.login("alice", "secret123")
+}
+
+// TestLoginThrottlingBehindProxy keys the counters by the forwarded
+// address when the peer is a trusted proxy, and by the peer otherwise.
+func TestLoginThrottlingBehindProxy(t *testing.T) {
+	t.Parallel()
+	t.Run("trusted", func(t *testing.T) {
+		t.Parallel()
+		cfg := testConfig(t)
+		cfg.TrustedProxies, _ = config.ParseTrustedProxies("127.0.0.1") // the test client's address
+		e := start(t, cfg)
+		attacker := []string{"X-Forwarded-For", "198.51.100.66, 203.0.113.7"} // the left one is forged
+		e.guess(6, attacker...)
+		expect429(t, e.do("POST", "/auth/login", "", bobRight, attacker...), 1)
+		// Forging another left-most entry changes nothing.
+		expect429(t, e.do("POST", "/auth/login", "", bobRight, "X-Forwarded-For", "192.0.2.99, 203.0.113.7"), 1)
+		// The real user, elsewhere, logs in.
+		r := e.do("POST", "/auth/login", "", bobRight, "X-Forwarded-For", "198.51.100.20")
+		expect(t, r, 200, "")
+		admin := e.login("alice", "secret123")
+		sessions := e.do("GET", "/admin/users/"+e.userID("bob")+"/sessions", admin.access, nil)
+		expect(t, sessions, 200, "")
+		list := sessions.json(t)["sessions"].([]any)
+		if len(list) != 1 || list[0].(map[string]any)["ip"] != "198.51.100.20" {
+			t.Fatalf("sessions %s: want one from 198.51.100.20", sessions.body)
+		}
+	})
+	t.Run("not trusted", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t) // no trusted proxies: the header is the client's word
+		e.guess(6, "X-Forwarded-For", "203.0.113.7")
+		expect429(t, e.do("POST", "/auth/login", "", bobRight, "X-Forwarded-For", "198.51.100.20"), 1)
+	})
+}
+
+func (e *env) userID(name string) string {
+	e.t.Helper()
+	u, err := e.app.Accounts.ByName(context.Background(), name)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return u.ID
+}
+
+func redisAddr(t *testing.T) string {
+	opt, err := redis.ParseURL(redisURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return opt.Addr
+}
+
+func rawRedis(t *testing.T) *redis.Client {
+	opt, err := redis.ParseURL(redisURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := redis.NewClient(opt)
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+const (
+	msgRedisDown = "throttle: Redis unreachable; counting failed logins in this process until it answers"
+	msgRedisUp   = "throttle: Redis answers again; counting failed logins there"
+)
+
+// logCount is a slog handler that counts records by message.
+type logCount struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func newLogCount() (*logCount, *slog.Logger) {
+	h := &logCount{n: map[string]int{}}
+	return h, slog.New(h)
+}
+
+func (h *logCount) Enabled(context.Context, slog.Level) bool { return true }
+func (h *logCount) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h *logCount) WithGroup(string) slog.Handler            { return h }
+
+func (h *logCount) Handle(_ context.Context, r slog.Record) error {
+	h.mu.Lock()
+	h.n[r.Message]++
+	h.mu.Unlock()
+	return nil
+}
+
+func (h *logCount) count(msg string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.n[msg]
+}
