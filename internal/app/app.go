@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/accounts"
+	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/keys"
@@ -36,6 +37,8 @@ type App struct {
 	Verifier *verify.Verifier
 	Sessions *sessions.Service
 	Accounts *accounts.Service
+	// Audit records the audit trail and lists it.
+	Audit *audit.Recorder
 	// Bus fans revocations out through Redis; nil without GATEHOUSE_REDIS_URL.
 	Bus *redisbus.Bus
 }
@@ -79,9 +82,11 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options)
 
 func (a *App) init(ctx context.Context, opt Options) error {
 	cfg := a.Config
+	a.Audit = audit.New(a.Store, a.Log, cfg.AuditRetention)
 	a.Keys = keys.New(keys.Options{
 		Algorithm: cfg.SigningAlg, Secret: []byte(cfg.JWTSecret), Store: a.Store,
 		AccessTTL: cfg.AccessTTL, PublishDelay: cfg.KeyPublishDelay, RotateEvery: cfg.KeyRotateEvery, Log: a.Log,
+		Audit: a.Audit,
 	})
 	if err := a.Keys.Init(ctx); err != nil {
 		return err
@@ -119,8 +124,12 @@ func (a *App) init(ctx context.Context, opt Options) error {
 		Store: a.Store, Passwords: a.Hasher, Keys: a.Keys, Verifier: a.Verifier, Revocations: a.Revoked,
 		Issuer: cfg.Issuer, Audience: cfg.Audience, AccessTTL: cfg.AccessTTL, RefreshTTL: cfg.RefreshTTL,
 		ReuseInterval: cfg.ReuseInterval, Log: a.Log, Throttle: throttle.NewMemory(throttle.DefaultPolicy, nil),
+		Audit: a.Audit,
 	})
-	a.Accounts = &accounts.Service{Store: a.Store, Passwords: a.Hasher, Revocations: a.Revoked, AccessTTL: cfg.AccessTTL, Now: time.Now}
+	a.Accounts = &accounts.Service{
+		Store: a.Store, Passwords: a.Hasher, Revocations: a.Revoked, AccessTTL: cfg.AccessTTL, Now: time.Now,
+		Audit: a.Audit,
+	}
 	return nil
 }
 
@@ -144,14 +153,15 @@ func (a *App) checks() []server.Check {
 // Handler returns the HTTP API.
 func (a *App) Handler() http.Handler {
 	return server.New(server.Config{
-		Sessions: a.Sessions, Accounts: a.Accounts, Keys: a.Keys, Verifier: a.Verifier,
+		Sessions: a.Sessions, Accounts: a.Accounts, Keys: a.Keys, Verifier: a.Verifier, Audit: a.Audit,
 		Checks: a.checks(), Revocations: a.Store, Issuer: a.Config.Issuer,
 		SignupOpen: a.Config.Signup == "open", Log: a.Log,
 	})
 }
 
 // RunBackground starts the loops that keep this process in step with the
-// database, until ctx ends: keys, revocations, and pruning of expired rows.
+// database, until ctx ends: keys, revocations, and pruning of expired rows
+// and of audit events older than the retention.
 func (a *App) RunBackground(ctx context.Context) {
 	go a.Keys.Run(ctx, a.keyReloadInterval())
 	go a.Poller.Run(ctx)
@@ -187,12 +197,23 @@ func (a *App) prune(ctx context.Context, every time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if n, err := a.Store.Prune(ctx, time.Now()); err != nil {
-				a.Log.Warn("pruning expired rows failed", "err", err)
-			} else if n > 0 {
-				a.Log.Info("pruned expired rows", "rows", n)
-			}
+			a.pruneOnce(ctx, time.Now())
 		}
+	}
+}
+
+// pruneOnce deletes what has expired at now, and the audit events older
+// than the retention.
+func (a *App) pruneOnce(ctx context.Context, now time.Time) {
+	if n, err := a.Store.Prune(ctx, now); err != nil {
+		a.Log.Warn("pruning expired rows failed", "err", err)
+	} else if n > 0 {
+		a.Log.Info("pruned expired rows", "rows", n)
+	}
+	if n, err := a.Audit.Prune(ctx, now); err != nil {
+		a.Log.Warn("pruning old audit events failed", "err", err)
+	} else if n > 0 {
+		a.Log.Info("pruned old audit events", "events", n, "retention", a.Config.AuditRetention)
 	}
 }
 

@@ -40,6 +40,9 @@ type Config struct {
 	// LoginWait is how long a login may wait for a password-hashing slot
 	// before it is refused with 503.
 	LoginWait time.Duration
+	// AuditRetention is how long audit events are kept; 0 keeps them
+	// forever.
+	AuditRetention time.Duration
 }
 
 // Defaults returns the built-in settings.
@@ -55,6 +58,7 @@ func Defaults() Config {
 		LogFormat:       "text",
 		KeyPublishDelay: 5 * time.Minute,
 		LoginWait:       250 * time.Millisecond,
+		AuditRetention:  90 * 24 * time.Hour,
 	}
 }
 
@@ -85,6 +89,7 @@ func NewLoader(getenv func(string) string) *Loader {
 	l.dur("GATEHOUSE_KEY_PUBLISH_DELAY", &l.cfg.KeyPublishDelay)
 	l.dur("GATEHOUSE_KEY_ROTATE_EVERY", &l.cfg.KeyRotateEvery)
 	l.dur("GATEHOUSE_LOGIN_WAIT", &l.cfg.LoginWait)
+	l.dur("GATEHOUSE_AUDIT_RETENTION", &l.cfg.AuditRetention)
 	l.str("GATEHOUSE_DEBUG_ADDR", &l.cfg.DebugAddr)
 	return l
 }
@@ -144,6 +149,7 @@ func (l *Loader) ServeFlags(fs *flag.FlagSet) {
 	fs.StringVar(&l.cfg.Signup, "signup", l.cfg.Signup, "open enables POST /auth/signup (GATEHOUSE_SIGNUP)")
 	fs.StringVar(&l.cfg.DebugAddr, "debug-addr", l.cfg.DebugAddr, "loopback `address` for pprof profiles, off when empty (GATEHOUSE_DEBUG_ADDR)")
 	fs.DurationVar(&l.cfg.LoginWait, "login-wait", l.cfg.LoginWait, "longest wait for a password-hashing slot before 503 (GATEHOUSE_LOGIN_WAIT)")
+	fs.DurationVar(&l.cfg.AuditRetention, "audit-retention", l.cfg.AuditRetention, "how long audit events are kept; 0 forever (GATEHOUSE_AUDIT_RETENTION)")
 }
 
 // Load validates the settings and returns them. The error is one line per
@@ -242,6 +248,8 @@ func (c Config) validateLifetimes() error {
 		return fmt.Errorf("GATEHOUSE_KEY_ROTATE_EVERY=%s is shorter than the publish delay plus the access-token lifetime: use 0 (never) or a longer interval such as 720h", c.KeyRotateEvery)
 	case c.LoginWait < 0 || c.LoginWait > 30*time.Second:
 		return fmt.Errorf("GATEHOUSE_LOGIN_WAIT=%s is out of range: use 0s to 30s", c.LoginWait)
+	case c.AuditRetention != 0 && c.AuditRetention < time.Hour:
+		return fmt.Errorf("GATEHOUSE_AUDIT_RETENTION=%s is out of range: use 0 (keep forever) or at least 1h, such as 2160h (90 days)", c.AuditRetention)
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 
+	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/verify"
 )
@@ -25,14 +26,16 @@ var (
 )
 
 // authed requires a valid, unrevoked access token in the Authorization
-// header and passes its claims on in the context.
+// header and passes its claims on in the context, where the audit trail
+// also finds the caller as the actor.
 func (s *Server) authed(h handlerFunc) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		c, err := s.authenticate(r)
 		if err != nil {
 			return err
 		}
-		return h(w, r.WithContext(context.WithValue(r.Context(), claimsKey{}, c)))
+		ctx := audit.WithActor(context.WithValue(r.Context(), claimsKey{}, c), c.Subject, c.Username)
+		return h(w, r.WithContext(ctx))
 	}
 }
 
