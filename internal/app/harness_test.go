@@ -42,13 +42,22 @@ type env struct {
 
 func start(t *testing.T, cfg config.Config) *env {
 	t.Helper()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	return startWith(t, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+}
+
+// startWith starts Gatehouse logging to log, after adjust (if not nil) has
+// changed the App before it serves.
+func startWith(t *testing.T, cfg config.Config, log *slog.Logger, adjust func(*App)) *env {
+	t.Helper()
 	a, err := Open(context.Background(), cfg, log, Options{PasswordParams: &cheapParams})
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}
 	if err := a.CreateDemoUsers(context.Background()); err != nil {
 		t.Fatalf("demo users: %v", err)
+	}
+	if adjust != nil {
+		adjust(a)
 	}
 	srv := httptest.NewServer(a.Handler())
 	e := &env{t: t, app: a, srv: srv}
