@@ -49,8 +49,8 @@ type AuditEvent struct {
 	UserID    string // the user the event is about, when known
 	Username  string // that user's name, or the name typed at a failed login
 	SessionID string
-	ActorID   string // who acted, when it is not the user: an administrator's id
-	Actor     string // the actor's username, or "cli" or "scheduler"
+	ActorID   string // the authenticated caller who acted: an administrator, or the user
+	Actor     string // the caller's username, or "cli" or "scheduler"
 	IP        string
 	UserAgent string
 	Detail    string // a short reason or description

@@ -35,3 +35,25 @@ func TestPruneAuditInBatches(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkRecordAudit records the event of a refresh, as every refresh
+// does after its rotation.
+//
+//	go test -run '^$' -bench RecordAudit ./internal/sqlstore/
+func BenchmarkRecordAudit(b *testing.B) {
+	bench := func(b *testing.B, s *Store) {
+		ctx := context.Background()
+		b.ReportAllocs()
+		for b.Loop() {
+			e := auth.AuditEvent{
+				Event: auth.AuditRefreshed, UserID: "01a22f54-4a43-7bf8-9e37-fc38b79d672c", Username: "alice",
+				SessionID: "yjQkl7aA5x_3eSk0PqiEpw", IP: "192.0.2.7", UserAgent: "Mozilla/5.0 (X11; Linux x86_64)", Detail: "rotated",
+			}
+			if err := s.RecordAudit(ctx, &e); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.Run("sqlite", func(b *testing.B) { bench(b, closeAtEnd(b, newSQLite(b))) })
+	b.Run("postgres", func(b *testing.B) { bench(b, closeAtEnd(b, newPostgres(b, postgresURL(b)))) })
+}
