@@ -31,6 +31,7 @@ func ParseScope(s string) (Scope, error) {
 	return "", auth.Errorf(auth.EInvalid, "scope must be global, others or empty")
 }
 
+// String names the scope as the audit trail shows it.
 func (sc Scope) String() string {
 	if sc == ScopeSession {
 		return "session"
