@@ -13,6 +13,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/gatehouse/gatehouse/internal/audit"
 )
 
 // command is one subcommand of the CLI.
@@ -37,6 +39,7 @@ func commands() []command {
 		{"user", "manage users: add, list, set-role, disable, enable, delete", runUser},
 		{"keys", "manage signing keys: list, rotate", runKeys},
 		{"token", "inspect tokens: decode (unverified), verify", runToken},
+		{"audit", "list the audit trail, newest first", runAudit},
 		{"version", "print version and build information", runVersion},
 	}
 }
@@ -57,8 +60,12 @@ func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code)
 // errUsage means the command line was wrong; the usage has been printed.
 var errUsage = exitError{2}
 
+// cliActor is the actor of the command line's changes in the audit trail.
+const cliActor = "cli"
+
 // run executes the command line and returns the exit status.
 func run(ctx context.Context, env *cliEnv, args []string) int {
+	ctx = audit.WithOrigin(ctx, audit.Origin{Actor: cliActor, UserAgent: "gatehouse-cli/" + version})
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" || args[0] == "-help" {
 		usage(env.stdout)
 		if len(args) == 0 {

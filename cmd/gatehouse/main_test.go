@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -50,7 +51,7 @@ func TestHelp(t *testing.T) {
 		{"serve", "--help"}, {"migrate", "--help"}, {"user", "add", "--help"}, {"user", "list", "--help"},
 		{"user", "set-role", "--help"}, {"user", "disable", "--help"}, {"user", "enable", "--help"}, {"user", "delete", "--help"},
 		{"keys", "list", "--help"}, {"keys", "rotate", "--help"}, {"token", "decode", "--help"}, {"token", "verify", "--help"},
-		{"version", "--help"}, {"user", "--help"}, {"keys", "--help"}, {"token", "--help"},
+		{"version", "--help"}, {"user", "--help"}, {"keys", "--help"}, {"token", "--help"}, {"audit", "--help"},
 	} {
 		code, _, errs := c.run("", args...)
 		if code != 0 || !strings.Contains(errs, "Usage: gatehouse") {
@@ -188,4 +189,57 @@ func status(t *testing.T, url, bearer string) int {
 	}
 	res.Body.Close()
 	return res.StatusCode
+}
+
+func TestAudit(t *testing.T) {
+	c := newCLI(t)
+	c.ok("long enough pw\n", "user", "add", "dave", "--password-stdin")
+	c.ok("", "user", "disable", "dave")
+	c.ok("", "keys", "rotate")
+	c.ok("", "user", "delete", "dave")
+
+	out := c.ok("", "audit")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 5 || !strings.HasPrefix(lines[0], "TIME") || !strings.Contains(lines[0], "DETAIL") {
+		t.Fatalf("audit table:\n%s", out)
+	}
+	for i, want := range []string{"user.deleted", "key.rotated", "user.updated", "user.created"} {
+		if f := strings.Fields(lines[i+1]); len(f) < 6 || f[1] != want || f[4] != "cli" {
+			t.Errorf("row %d %q: want event %s by cli", i+1, lines[i+1], want)
+		}
+	}
+	if !strings.Contains(lines[3], "active=false") || !strings.Contains(lines[2], "kid=") {
+		t.Errorf("details missing:\n%s", out)
+	}
+
+	out = c.ok("", "audit", "--json", "--user", "DAVE", "--limit", "2")
+	lines = strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("--limit 2 printed %d lines:\n%s", len(lines), out)
+	}
+	var ev struct {
+		Event, Username, Actor string
+		UserAgent              string `json:"user_agent"`
+	}
+	if err := json.Unmarshal([]byte(lines[0]), &ev); err != nil || ev.Event != "user.deleted" || ev.Username != "dave" ||
+		ev.Actor != "cli" || !strings.HasPrefix(ev.UserAgent, "gatehouse-cli/") {
+		t.Fatalf("first JSON line %q: %+v, %v", lines[0], ev, err)
+	}
+	out = c.ok("", "audit", "--json", "--event", "key.rotated", "--since", "1h")
+	if n := strings.Count(out, "\n"); n != 1 || !strings.Contains(out, `"event":"key.rotated"`) {
+		t.Fatalf("--event key.rotated --since 1h:\n%s", out)
+	}
+	if out = c.ok("", "audit", "--since", "2999-01-01T00:00:00Z"); strings.Count(out, "\n") != 1 {
+		t.Fatalf("--since in the future printed events:\n%s", out)
+	}
+	for _, args := range [][]string{
+		{"audit", "--event", "nope"}, {"audit", "--since", "yesterday"}, {"audit", "--limit", "-1"},
+	} {
+		if code, _, errs := c.run("", args...); code != 1 || !strings.Contains(errs, args[1]) {
+			t.Errorf("%v: exit %d, %q", args, code, errs)
+		}
+	}
+	if code, _, _ := c.run("", "audit", "extra"); code != 2 {
+		t.Errorf("audit with an argument: exit %d, want 2", code)
+	}
 }

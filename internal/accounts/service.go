@@ -7,8 +7,11 @@ package accounts
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/keys"
 	"github.com/gatehouse/gatehouse/internal/password"
@@ -22,6 +25,8 @@ type Service struct {
 	Revocations *revocation.Set
 	AccessTTL   time.Duration
 	Now         func() time.Time
+	// Audit records every change; nil records nothing.
+	Audit *audit.Recorder
 }
 
 // NewUser is what creating a user takes.
@@ -32,9 +37,33 @@ type NewUser struct {
 	Active   bool
 }
 
-// Create validates and stores a user. EInvalid for a bad username, role or
-// password; EConflict for a taken username.
+// Create validates and stores a user (an administrator's action).
+// EInvalid for a bad username, role or password; EConflict for a taken
+// username.
 func (s *Service) Create(ctx context.Context, n NewUser) (auth.User, error) {
+	u, err := s.create(ctx, n)
+	if err != nil {
+		return auth.User{}, err
+	}
+	s.Audit.Record(ctx, auth.AuditEvent{
+		Event: auth.AuditUserCreated, UserID: u.ID, Username: u.Username,
+		Detail: fmt.Sprintf("role=%s active=%t", u.Role, u.Active),
+	})
+	return u, nil
+}
+
+// Signup creates an active user with the role user, at the user's own
+// request. EInvalid, EConflict.
+func (s *Service) Signup(ctx context.Context, username, password string) (auth.User, error) {
+	u, err := s.create(ctx, NewUser{Username: username, Password: password, Role: auth.RoleUser, Active: true})
+	if err != nil {
+		return auth.User{}, err
+	}
+	s.Audit.Record(ctx, auth.AuditEvent{Event: auth.AuditSignup, UserID: u.ID, Username: u.Username})
+	return u, nil
+}
+
+func (s *Service) create(ctx context.Context, n NewUser) (auth.User, error) {
 	if err := auth.ValidateUsername(n.Username); err != nil {
 		return auth.User{}, err
 	}
@@ -102,7 +131,31 @@ func (s *Service) Update(ctx context.Context, id string, p Patch) (auth.User, er
 	if err != nil {
 		return auth.User{}, err
 	}
-	return s.apply(ctx, id, upd, "")
+	u, err := s.apply(ctx, id, upd, "")
+	if err != nil {
+		return auth.User{}, err
+	}
+	s.Audit.Record(ctx, auth.AuditEvent{Event: auth.AuditUserUpdated, UserID: u.ID, Username: u.Username, Detail: p.describe()})
+	return u, nil
+}
+
+// describe lists the fields a patch sets, for the audit trail; a new
+// password is named, never shown.
+func (p Patch) describe() string {
+	var parts []string
+	if p.Role != nil {
+		parts = append(parts, "role="+string(*p.Role))
+	}
+	if p.Active != nil {
+		parts = append(parts, fmt.Sprintf("active=%t", *p.Active))
+	}
+	if p.Password != nil {
+		parts = append(parts, "password=changed")
+	}
+	if len(parts) == 0 {
+		return "nothing"
+	}
+	return strings.Join(parts, " ")
 }
 
 func (s *Service) update(ctx context.Context, p Patch) (auth.UserUpdate, error) {
@@ -137,11 +190,19 @@ func (s *Service) revokeUntil() time.Time {
 
 // Delete removes a user and revokes everything of theirs. ENotFound.
 func (s *Service) Delete(ctx context.Context, id string) error {
+	u, err := s.Store.UserByID(ctx, id)
+	if err != nil {
+		return err
+	}
 	recs, err := s.Store.DeleteUser(ctx, id, s.revokeUntil())
 	if err != nil {
 		return err
 	}
 	s.Revocations.Record(ctx, recs...)
+	s.Audit.Record(ctx, auth.AuditEvent{
+		Event: auth.AuditUserDeleted, UserID: u.ID, Username: u.Username,
+		Detail: fmt.Sprintf("role=%s sessions_revoked=%d", u.Role, len(recs)),
+	})
 	return nil
 }
 
@@ -165,6 +226,12 @@ func (s *Service) ChangePassword(ctx context.Context, userID, sessionID, current
 	if err != nil {
 		return err
 	}
-	_, err = s.apply(ctx, userID, auth.UserUpdate{PasswordHash: &h}, sessionID)
-	return err
+	if _, err := s.apply(ctx, userID, auth.UserUpdate{PasswordHash: &h}, sessionID); err != nil {
+		return err
+	}
+	s.Audit.Record(ctx, auth.AuditEvent{
+		Event: auth.AuditPasswordChanged, UserID: u.ID, Username: u.Username, SessionID: sessionID,
+		Detail: "other_sessions=ended",
+	})
+	return nil
 }

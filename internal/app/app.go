@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/accounts"
+	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/keys"
@@ -38,6 +39,8 @@ type App struct {
 	Verifier *verify.Verifier
 	Sessions *sessions.Service
 	Accounts *accounts.Service
+	// Audit records the audit trail and lists it.
+	Audit *audit.Recorder
 	// Bus fans revocations out through Redis; nil without GATEHOUSE_REDIS_URL.
 	Bus *redisbus.Bus
 }
@@ -81,9 +84,11 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options)
 
 func (a *App) init(ctx context.Context, opt Options) error {
 	cfg := a.Config
+	a.Audit = audit.New(a.Store, a.Log, cfg.AuditRetention)
 	a.Keys = keys.New(keys.Options{
 		Algorithm: cfg.SigningAlg, Secret: []byte(cfg.JWTSecret), Store: a.Store,
 		AccessTTL: cfg.AccessTTL, PublishDelay: cfg.KeyPublishDelay, RotateEvery: cfg.KeyRotateEvery, Log: a.Log,
+		Audit: a.Audit,
 	})
 	if err := a.Keys.Init(ctx); err != nil {
 		return err
@@ -121,8 +126,12 @@ func (a *App) init(ctx context.Context, opt Options) error {
 		Store: a.Store, Passwords: a.Hasher, Keys: a.Keys, Verifier: a.Verifier, Revocations: a.Revoked,
 		Issuer: cfg.Issuer, Audience: cfg.Audience, AccessTTL: cfg.AccessTTL, RefreshTTL: cfg.RefreshTTL,
 		ReuseInterval: cfg.ReuseInterval, Log: a.Log, Throttle: a.throttle(),
+		Audit: a.Audit,
 	})
-	a.Accounts = &accounts.Service{Store: a.Store, Passwords: a.Hasher, Revocations: a.Revoked, AccessTTL: cfg.AccessTTL, Now: time.Now}
+	a.Accounts = &accounts.Service{
+		Store: a.Store, Passwords: a.Hasher, Revocations: a.Revoked, AccessTTL: cfg.AccessTTL, Now: time.Now,
+		Audit: a.Audit,
+	}
 	return nil
 }
 
@@ -162,7 +171,7 @@ func (a *App) checks() []server.Check {
 // Handler returns the HTTP API, and the web page when it is on.
 func (a *App) Handler() http.Handler {
 	cfg := server.Config{
-		Sessions: a.Sessions, Accounts: a.Accounts, Keys: a.Keys, Verifier: a.Verifier,
+		Sessions: a.Sessions, Accounts: a.Accounts, Keys: a.Keys, Verifier: a.Verifier, Audit: a.Audit,
 		Checks: a.checks(), Revocations: a.Store, Issuer: a.Config.Issuer,
 		SignupOpen: a.Config.Signup == "open", TrustedProxies: a.Config.TrustedProxies, Log: a.Log,
 		Browser: browser(a.Config), HSTS: strings.HasPrefix(a.Config.Issuer, "https://"),
@@ -185,7 +194,8 @@ func browser(c config.Config) server.Browser {
 }
 
 // RunBackground starts the loops that keep this process in step with the
-// database, until ctx ends: keys, revocations, and pruning of expired rows.
+// database, until ctx ends: keys, revocations, and pruning of expired rows
+// and of audit events older than the retention.
 func (a *App) RunBackground(ctx context.Context) {
 	go a.Keys.Run(ctx, a.keyReloadInterval())
 	go a.Poller.Run(ctx)
@@ -221,12 +231,23 @@ func (a *App) prune(ctx context.Context, every time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if n, err := a.Store.Prune(ctx, time.Now()); err != nil {
-				a.Log.Warn("pruning expired rows failed", "err", err)
-			} else if n > 0 {
-				a.Log.Info("pruned expired rows", "rows", n)
-			}
+			a.pruneOnce(ctx, time.Now())
 		}
+	}
+}
+
+// pruneOnce deletes what has expired at now, and the audit events older
+// than the retention.
+func (a *App) pruneOnce(ctx context.Context, now time.Time) {
+	if n, err := a.Store.Prune(ctx, now); err != nil {
+		a.Log.Warn("pruning expired rows failed", "err", err)
+	} else if n > 0 {
+		a.Log.Info("pruned expired rows", "rows", n)
+	}
+	if n, err := a.Audit.Prune(ctx, now); err != nil {
+		a.Log.Warn("pruning old audit events failed", "err", err)
+	} else if n > 0 {
+		a.Log.Info("pruned old audit events", "events", n, "retention", a.Config.AuditRetention)
 	}
 }
 

@@ -42,11 +42,12 @@ type env struct {
 
 func start(t *testing.T, cfg config.Config) *env {
 	t.Helper()
-	return startWith(t, cfg, Options{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	return startWith(t, cfg, Options{}, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 }
 
-// startWith is start with options (cheap passwords are set) and a logger.
-func startWith(t *testing.T, cfg config.Config, opt Options, log *slog.Logger) *env {
+// startWith is start with options (cheap passwords are set) and a logger,
+// after adjust (if not nil) has changed the App before it serves.
+func startWith(t *testing.T, cfg config.Config, opt Options, log *slog.Logger, adjust func(*App)) *env {
 	t.Helper()
 	opt.PasswordParams = &cheapParams
 	a, err := Open(context.Background(), cfg, log, opt)
@@ -55,6 +56,9 @@ func startWith(t *testing.T, cfg config.Config, opt Options, log *slog.Logger) *
 	}
 	if err := a.CreateDemoUsers(context.Background()); err != nil {
 		t.Fatalf("demo users: %v", err)
+	}
+	if adjust != nil {
+		adjust(a)
 	}
 	srv := httptest.NewServer(a.Handler())
 	e := &env{t: t, app: a, srv: srv}

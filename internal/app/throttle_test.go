@@ -79,7 +79,7 @@ func TestLoginThrottlingRedisOutage(t *testing.T) {
 	cfg.RedisURL = "redis://" + proxy.ln.Addr().String() + "/0"
 	logs, log := newLogCount()
 	prefix := newRedisPrefix()
-	e := startWith(t, cfg, Options{RedisPrefix: prefix}, log)
+	e := startWith(t, cfg, Options{RedisPrefix: prefix}, log, nil)
 	raw := rawRedis(t)
 	t.Cleanup(func() {
 		ctx := context.Background()

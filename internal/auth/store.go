@@ -85,12 +85,26 @@ type KeyStore interface {
 	RotateSigningKey(ctx context.Context, k SigningKey, othersExpireAt time.Time) error
 }
 
+// AuditStore keeps the audit trail.
+type AuditStore interface {
+	// RecordAudit stores e and sets e.ID, which is greater than the id of
+	// every event stored before.
+	RecordAudit(ctx context.Context, e *AuditEvent) error
+	// AuditEvents returns up to f.Limit events that f selects, newest
+	// (highest id) first.
+	AuditEvents(ctx context.Context, f AuditFilter) ([]AuditEvent, error)
+	// PruneAudit deletes the events older than before and returns how many
+	// it deleted.
+	PruneAudit(ctx context.Context, before time.Time) (int64, error)
+}
+
 // Store is everything a backend provides.
 type Store interface {
 	UserStore
 	SessionStore
 	RevocationStore
 	KeyStore
+	AuditStore
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 	// Close releases the connections.

@@ -58,6 +58,9 @@ type Config struct {
 	// TrustedProxies are the peers whose X-Forwarded-For is believed; empty
 	// means the client address is always the peer's.
 	TrustedProxies []netip.Prefix
+	// AuditRetention is how long audit events are kept; 0 keeps them
+	// forever.
+	AuditRetention time.Duration
 }
 
 // Defaults returns the built-in settings.
@@ -83,6 +86,7 @@ func Defaults() Config {
 		LoginBackoff:         time.Second,
 		LoginBackoffMax:      15 * time.Minute,
 		LoginForget:          time.Hour,
+		AuditRetention:       90 * 24 * time.Hour,
 	}
 }
 
@@ -120,6 +124,7 @@ func NewLoader(getenv func(string) string) *Loader {
 	l.dur("GATEHOUSE_KEY_PUBLISH_DELAY", &l.cfg.KeyPublishDelay)
 	l.dur("GATEHOUSE_KEY_ROTATE_EVERY", &l.cfg.KeyRotateEvery)
 	l.dur("GATEHOUSE_LOGIN_WAIT", &l.cfg.LoginWait)
+	l.dur("GATEHOUSE_AUDIT_RETENTION", &l.cfg.AuditRetention)
 	l.str("GATEHOUSE_DEBUG_ADDR", &l.cfg.DebugAddr)
 	l.browserEnv()
 	l.integer("GATEHOUSE_LOGIN_ACCOUNT_FAILURES", &l.cfg.LoginAccountFailures)
@@ -206,6 +211,7 @@ func (l *Loader) ServeFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&l.cfg.LoginBackoffMax, "login-backoff-max", l.cfg.LoginBackoffMax, "the longest wait between login attempts (GATEHOUSE_LOGIN_BACKOFF_MAX)")
 	fs.DurationVar(&l.cfg.LoginForget, "login-forget", l.cfg.LoginForget, "failed logins are forgotten after this long without one (GATEHOUSE_LOGIN_FORGET)")
 	fs.StringVar(&l.trustedProxies, "trusted-proxies", l.trustedProxies, "comma-separated `CIDRs or IPs` of reverse proxies whose X-Forwarded-For is believed; empty: none (GATEHOUSE_TRUSTED_PROXIES)")
+	fs.DurationVar(&l.cfg.AuditRetention, "audit-retention", l.cfg.AuditRetention, "how long audit events are kept; 0 forever (GATEHOUSE_AUDIT_RETENTION)")
 }
 
 // Load validates the settings and returns them. The error is one line per
@@ -313,6 +319,8 @@ func (c Config) validateLifetimes() error {
 		return fmt.Errorf("GATEHOUSE_KEY_ROTATE_EVERY=%s is shorter than the publish delay plus the access-token lifetime: use 0 (never) or a longer interval such as 720h", c.KeyRotateEvery)
 	case c.LoginWait < 0 || c.LoginWait > 30*time.Second:
 		return fmt.Errorf("GATEHOUSE_LOGIN_WAIT=%s is out of range: use 0s to 30s", c.LoginWait)
+	case c.AuditRetention != 0 && c.AuditRetention < time.Hour:
+		return fmt.Errorf("GATEHOUSE_AUDIT_RETENTION=%s is out of range: use 0 (keep forever) or at least 1h, such as 2160h (90 days)", c.AuditRetention)
 	}
 	return nil
 }

@@ -51,6 +51,24 @@ func TestFlagsOverrideEnvironment(t *testing.T) {
 
 const goodSecret = "3f9a1c7e5b2d8f4a6c0e9b1d7f3a5c8e2b4d6f0a"
 
+func TestAuditRetention(t *testing.T) {
+	for _, tc := range []struct {
+		env  map[string]string
+		args []string
+		want time.Duration
+	}{
+		{nil, nil, 2160 * time.Hour},
+		{map[string]string{"GATEHOUSE_AUDIT_RETENTION": "0"}, nil, 0},
+		{map[string]string{"GATEHOUSE_AUDIT_RETENTION": "720h"}, nil, 720 * time.Hour},
+		{map[string]string{"GATEHOUSE_AUDIT_RETENTION": "720h"}, []string{"--audit-retention", "24h"}, 24 * time.Hour},
+	} {
+		c, err := load(t, tc.env, tc.args...)
+		if err != nil || c.AuditRetention != tc.want {
+			t.Errorf("env %v flags %v: retention %s, %v; want %s", tc.env, tc.args, c.AuditRetention, err, tc.want)
+		}
+	}
+}
+
 func TestSecretSelectsHS256(t *testing.T) {
 	c, err := load(t, map[string]string{"JWT_SECRET_KEY": goodSecret})
 	if err != nil || c.SigningAlg != "HS256" {
@@ -81,6 +99,9 @@ func TestBadSettingsAreRefused(t *testing.T) {
 		"bad log format":       {map[string]string{"GATEHOUSE_LOG_FORMAT": "xml"}, "GATEHOUSE_LOG_FORMAT"},
 		"debug on the network": {map[string]string{"GATEHOUSE_DEBUG_ADDR": "0.0.0.0:6060"}, "loopback"},
 		"negative interval":    {map[string]string{"GATEHOUSE_REFRESH_REUSE_INTERVAL": "-1s"}, "GATEHOUSE_REFRESH_REUSE_INTERVAL"},
+		"audit retention 90s":  {map[string]string{"GATEHOUSE_AUDIT_RETENTION": "90s"}, "GATEHOUSE_AUDIT_RETENTION"},
+		"audit retention -1h":  {map[string]string{"GATEHOUSE_AUDIT_RETENTION": "-1h"}, "GATEHOUSE_AUDIT_RETENTION"},
+		"audit retention 90d":  {map[string]string{"GATEHOUSE_AUDIT_RETENTION": "90d"}, "GATEHOUSE_AUDIT_RETENTION"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/token"
 	"github.com/gatehouse/gatehouse/verify"
@@ -36,6 +37,7 @@ type Options struct {
 	RotateEvery  time.Duration // rotate automatically when the newest key is this old; 0 never
 	Now          func() time.Time
 	Log          *slog.Logger
+	Audit        *audit.Recorder // records rotations; nil records nothing
 }
 
 // Manager holds the loaded keys. It is safe for concurrent use: the
@@ -265,6 +267,10 @@ func (m *Manager) Rotate(ctx context.Context) (auth.SigningKey, error) {
 		return auth.SigningKey{}, fmt.Errorf("keys: rotate: %w", err)
 	}
 	m.opt.Log.Info("rotated signing key", "kid", k.ID, "alg", k.Algorithm, "signs_from", activates)
+	m.opt.Audit.Record(ctx, auth.AuditEvent{
+		Event:  auth.AuditKeyRotated,
+		Detail: fmt.Sprintf("kid=%s alg=%s signs_from=%s", k.ID, k.Algorithm, activates.UTC().Format(time.RFC3339)),
+	})
 	return k, m.Reload(ctx)
 }
 
@@ -336,6 +342,9 @@ func (m *Manager) rotateIfDue(ctx context.Context) error {
 	if len(keys) == 0 || m.opt.Now().Sub(keys[len(keys)-1].CreatedAt) < m.opt.RotateEvery {
 		return nil
 	}
-	_, err := m.Rotate(ctx)
+	_, err := m.Rotate(audit.WithOrigin(ctx, audit.Origin{Actor: SchedulerActor}))
 	return err
 }
+
+// SchedulerActor is the actor of scheduled rotations in the audit trail.
+const SchedulerActor = "scheduler"

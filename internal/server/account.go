@@ -3,7 +3,6 @@ package server
 import (
 	"net/http"
 
-	"github.com/gatehouse/gatehouse/internal/accounts"
 	"github.com/gatehouse/gatehouse/internal/auth"
 )
 
@@ -55,7 +54,7 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) error {
 	if err := c.validate(); err != nil {
 		return err
 	}
-	u, err := s.cfg.Accounts.Create(r.Context(), accounts.NewUser{Username: *c.Username, Password: *c.Password, Role: auth.RoleUser, Active: true})
+	u, err := s.cfg.Accounts.Signup(r.Context(), *c.Username, *c.Password)
 	if err != nil {
 		return err
 	}

@@ -29,7 +29,7 @@ const (
 
 // listUsers: GET /admin/users?limit=&cursor= → {"users","next_cursor"}.
 func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) error {
-	limit, err := pageSize(r.URL.Query().Get("limit"))
+	limit, err := pageSize(r.URL.Query().Get("limit"), maxPageSize)
 	if err != nil {
 		return err
 	}
@@ -51,13 +51,15 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func pageSize(v string) (int, error) {
+// pageSize reads the limit parameter: defaultPageSize when it is absent,
+// else a number from 1 to most.
+func pageSize(v string, most int) (int, error) {
 	if v == "" {
 		return defaultPageSize, nil
 	}
 	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 || n > maxPageSize {
-		return 0, auth.Errorf(auth.EInvalid, "limit must be a number from 1 to %d", maxPageSize)
+	if err != nil || n < 1 || n > most {
+		return 0, auth.Errorf(auth.EInvalid, "limit must be a number from 1 to %d", most)
 	}
 	return n, nil
 }

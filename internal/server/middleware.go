@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/verify"
 )
@@ -34,14 +35,15 @@ var (
 
 // authed requires a valid, unrevoked access token, from the Authorization
 // header or else from the access cookie, and passes its claims on in the
-// context. State-changing cookie requests have passed crossOrigin.
+// context, where the audit trail also finds the caller as the actor.
+// State-changing cookie requests have passed crossOrigin.
 func (s *Server) authed(h handlerFunc) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		c, fromCookie, err := s.authenticate(r)
 		if err != nil {
 			return err
 		}
-		ctx := context.WithValue(r.Context(), claimsKey{}, c)
+		ctx := audit.WithActor(context.WithValue(r.Context(), claimsKey{}, c), c.Subject, c.Username)
 		if fromCookie {
 			ctx = context.WithValue(ctx, viaCookieKey{}, true)
 		}

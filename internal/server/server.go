@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gatehouse/gatehouse/internal/accounts"
+	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/keys"
 	"github.com/gatehouse/gatehouse/internal/revocation"
@@ -31,6 +32,7 @@ type Config struct {
 	Accounts *accounts.Service
 	Keys     *keys.Manager
 	Verifier *verify.Verifier
+	Audit    *audit.Recorder
 	Checks   []Check
 	// Revocations serves GET /auth/revocations.
 	Revocations revocation.Source
@@ -101,6 +103,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	handle("GET /admin/users/{id}/sessions", s.admin(s.userSessions))
 	handle("DELETE /admin/sessions/{id}", s.admin(s.endSession))
 	handle("POST /admin/keys/rotate", s.admin(s.rotateKey))
+	handle("GET /admin/audit", s.admin(s.auditEvents))
 
 	handle("GET /.well-known/jwks.json", s.jwks)
 	handle("GET /.well-known/openid-configuration", s.discovery)
@@ -121,8 +124,11 @@ func (s *Server) routes(mux *http.ServeMux) {
 // handlerFunc is a handler that returns its error instead of writing it.
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
+// handle runs h with the client's address and user agent in the context,
+// for the audit trail.
 func (s *Server) handle(h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r = r.WithContext(audit.WithOrigin(r.Context(), audit.Origin{IP: s.clientIP(r), UserAgent: r.UserAgent()}))
 		if err := h(w, r); err != nil {
 			s.writeError(w, r, err)
 		}

@@ -2,6 +2,7 @@ package sessions
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/keys"
@@ -30,6 +31,14 @@ func ParseScope(s string) (Scope, error) {
 	return "", auth.Errorf(auth.EInvalid, "scope must be global, others or empty")
 }
 
+// String names the scope as the audit trail shows it.
+func (sc Scope) String() string {
+	if sc == ScopeSession {
+		return "session"
+	}
+	return string(sc)
+}
+
 // Logout ends the caller's session, all their sessions, or all the others.
 func (s *Service) Logout(ctx context.Context, caller *verify.Claims, scope Scope) error {
 	f := auth.SessionFilter{SessionID: caller.SessionID}
@@ -39,24 +48,52 @@ func (s *Service) Logout(ctx context.Context, caller *verify.Claims, scope Scope
 	case ScopeOthers:
 		f = auth.SessionFilter{UserID: caller.Subject, ExceptSessionID: caller.SessionID}
 	}
-	return s.revokeSessions(ctx, f)
-}
-
-func (s *Service) revokeSessions(ctx context.Context, f auth.SessionFilter) error {
-	recs, err := s.Store.RevokeSessions(ctx, f, s.revokeUntil(s.Now()))
+	n, err := s.revokeSessions(ctx, f)
 	if err != nil {
 		return err
 	}
-	s.Revocations.Record(ctx, recs...)
+	s.Audit.Record(ctx, auth.AuditEvent{
+		Event: auth.AuditLogout, UserID: caller.Subject, Username: caller.Username, SessionID: caller.SessionID,
+		Detail: fmt.Sprintf("scope=%s sessions_ended=%d", scope, n),
+	})
 	return nil
+}
+
+// revokeSessions ends the sessions f selects and returns how many it ended.
+func (s *Service) revokeSessions(ctx context.Context, f auth.SessionFilter) (int, error) {
+	recs, err := s.Store.RevokeSessions(ctx, f, s.revokeUntil(s.Now()))
+	if err != nil {
+		return 0, err
+	}
+	s.Revocations.Record(ctx, recs...)
+	return len(recs), nil
 }
 
 // EndSession ends one session by id (an administrator's action).
 func (s *Service) EndSession(ctx context.Context, id string) error {
-	if _, err := s.Store.SessionByID(ctx, id); err != nil {
+	sess, err := s.Store.SessionByID(ctx, id)
+	if err != nil {
 		return err
 	}
-	return s.revokeSessions(ctx, auth.SessionFilter{SessionID: id})
+	n, err := s.revokeSessions(ctx, auth.SessionFilter{SessionID: id})
+	if err != nil {
+		return err
+	}
+	s.Audit.Record(ctx, auth.AuditEvent{
+		Event: auth.AuditSessionEnded, UserID: sess.UserID, Username: s.username(ctx, sess.UserID),
+		SessionID: id, Detail: fmt.Sprintf("sessions_ended=%d", n),
+	})
+	return nil
+}
+
+// username returns the name of a user for the audit trail, or "" if it
+// cannot be read.
+func (s *Service) username(ctx context.Context, id string) string {
+	u, err := s.Store.UserByID(ctx, id)
+	if err != nil {
+		return ""
+	}
+	return u.Username
 }
 
 // UserSessions lists a user's live sessions.
@@ -89,6 +126,10 @@ func (s *Service) Revoke(ctx context.Context, caller *verify.Claims, tok string)
 		return err
 	}
 	s.Revocations.Record(ctx, rec)
+	s.Audit.Record(ctx, auth.AuditEvent{
+		Event: auth.AuditRevoked, UserID: c.Subject, Username: c.Username, SessionID: c.SessionID,
+		Detail: "token=access jti=" + c.ID,
+	})
 	return nil
 }
 
@@ -103,7 +144,19 @@ func (s *Service) revokeRefresh(ctx context.Context, caller *verify.Claims, tok 
 	if !mayRevoke(caller, sess.UserID) {
 		return errNotYours
 	}
-	return s.revokeSessions(ctx, auth.SessionFilter{SessionID: sess.ID})
+	n, err := s.revokeSessions(ctx, auth.SessionFilter{SessionID: sess.ID})
+	if err != nil {
+		return err
+	}
+	name := caller.Username
+	if caller.Subject != sess.UserID {
+		name = s.username(ctx, sess.UserID)
+	}
+	s.Audit.Record(ctx, auth.AuditEvent{
+		Event: auth.AuditRevoked, UserID: sess.UserID, Username: name, SessionID: sess.ID,
+		Detail: fmt.Sprintf("token=refresh sessions_ended=%d", n),
+	})
+	return nil
 }
 
 func mayRevoke(caller *verify.Claims, owner string) bool {

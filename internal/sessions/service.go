@@ -7,9 +7,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"log/slog"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/keys"
 	"github.com/gatehouse/gatehouse/internal/password"
@@ -34,6 +36,8 @@ type Config struct {
 	Log           *slog.Logger
 	// Throttle slows password guessing; nil turns it off.
 	Throttle Throttle
+	// Audit records every flow's outcome; nil records nothing.
+	Audit *audit.Recorder
 }
 
 // Throttle counts failed logins per account and client address. A method
@@ -85,15 +89,29 @@ var (
 )
 
 // Login checks a username and password and starts a session. An unknown
-// user costs the same hashing work as a wrong password.
+// user costs the same hashing work as a wrong password, and gets the same
+// answer; only the audit trail tells them apart.
 func (s *Service) Login(ctx context.Context, username, pw string, c Client) (Tokens, error) {
 	account := auth.UsernameKey(username)
+	a := attempt{name: username}
 	if wait := s.throttleWait(ctx, account, c.IP); wait > 0 {
-		return Tokens{}, &auth.Error{Code: auth.ETooMany, Message: "Too many failed logins; try again later", RetryAfter: wait}
+		err := &auth.Error{Code: auth.ETooMany, Message: "Too many failed logins; try again later", RetryAfter: wait}
+		a.reason = auth.AuditReasonThrottled
+		s.auditLogin(ctx, c, a, err)
+		return Tokens{}, err
 	}
-	toks, err := s.login(ctx, username, pw, c)
+	toks, err := s.login(ctx, username, pw, c, &a)
 	s.throttleRecord(ctx, account, c.IP, err)
+	s.auditLogin(ctx, c, a, err)
 	return toks, err
+}
+
+// attempt is what a login found out, for the audit trail.
+type attempt struct {
+	name    string    // as typed
+	user    auth.User // zero for an unknown user
+	session string    // the session started
+	reason  string    // why it failed
 }
 
 func (s *Service) throttleWait(ctx context.Context, account, ip string) time.Duration {
@@ -128,28 +146,54 @@ func (s *Service) throttleRecord(ctx context.Context, account, ip string, loginE
 	}
 }
 
-func (s *Service) login(ctx context.Context, username, pw string, c Client) (Tokens, error) {
+func (s *Service) login(ctx context.Context, username, pw string, c Client, a *attempt) (Tokens, error) {
 	u, err := s.Store.UserByName(ctx, username)
 	if auth.ErrorCode(err) == auth.ENotFound {
+		a.reason = auth.AuditReasonUnknownUser
 		return Tokens{}, s.failUnknown(ctx, pw)
 	}
 	if err != nil {
 		return Tokens{}, err
 	}
+	a.user = u
 	ok, rehash, err := s.Passwords.Verify(ctx, pw, u.PasswordHash)
 	if err != nil {
 		return Tokens{}, err
 	}
 	if !ok {
+		a.reason = auth.AuditReasonWrongPassword
 		return Tokens{}, errBadLogin
 	}
 	if !u.Active {
+		a.reason = auth.AuditReasonInactive
 		return Tokens{}, errInactive
 	}
 	if rehash {
 		s.upgradeHash(ctx, u.ID, pw)
 	}
-	return s.start(ctx, u, c)
+	return s.start(ctx, u, c, a)
+}
+
+// auditLogin records the outcome of a login: a success with its session,
+// or a failure with its reason.
+func (s *Service) auditLogin(ctx context.Context, c Client, a attempt, err error) {
+	e := auth.AuditEvent{
+		Event: auth.AuditLoginSucceeded, UserID: a.user.ID, Username: a.user.Username,
+		SessionID: a.session, IP: c.IP, UserAgent: c.UserAgent,
+	}
+	if e.Username == "" {
+		e.Username = auth.NormalizeUsername(a.name)
+	}
+	if err != nil {
+		e.Event, e.Detail = auth.AuditLoginFailed, a.reason
+		switch {
+		case errors.Is(err, password.ErrBusy):
+			e.Detail = auth.AuditReasonHashingBusy
+		case err != errBadLogin && err != errInactive && auth.ErrorCode(err) != auth.ETooMany:
+			e.Detail = auth.AuditReasonError
+		}
+	}
+	s.Audit.Record(ctx, e)
 }
 
 func (s *Service) failUnknown(ctx context.Context, pw string) error {
@@ -171,7 +215,7 @@ func (s *Service) upgradeHash(ctx context.Context, userID, pw string) {
 	}
 }
 
-func (s *Service) start(ctx context.Context, u auth.User, c Client) (Tokens, error) {
+func (s *Service) start(ctx context.Context, u auth.User, c Client, a *attempt) (Tokens, error) {
 	now := s.Now()
 	refresh, err := token.NewRefreshToken()
 	if err != nil {
@@ -184,6 +228,7 @@ func (s *Service) start(ctx context.Context, u auth.User, c Client) (Tokens, err
 	if err := s.Store.CreateSession(ctx, sess, token.HashRefreshToken(refresh)); err != nil {
 		return Tokens{}, err
 	}
+	a.session = sess.ID
 	return s.tokens(u, sess.ID, refresh, now)
 }
 
@@ -223,15 +268,25 @@ func (s *Service) Refresh(ctx context.Context, presented string, c Client) (Toke
 	if err != nil {
 		return Tokens{}, err
 	}
+	e := auth.AuditEvent{
+		Event: auth.AuditRefreshed, UserID: res.User.ID, Username: res.User.Username,
+		SessionID: res.Session.ID, IP: c.IP, UserAgent: c.UserAgent, Detail: res.Outcome.String(),
+	}
 	if res.Outcome == auth.Reused {
 		s.Revocations.Record(ctx, res.Revocations...)
 		s.Log.Warn("refresh token reused: session revoked", "session", res.Session.ID, "user", res.Session.UserID, "ip", c.IP)
+		e.Event, e.Detail = auth.AuditRefreshReused, "session=revoked"
+		s.Audit.Record(ctx, e)
 		return Tokens{}, errBadRefresh
 	}
 	if !res.User.Active {
 		return Tokens{}, errBadRefresh
 	}
-	return s.tokens(res.User, res.Session.ID, next, now)
+	toks, err := s.tokens(res.User, res.Session.ID, next, now)
+	if err == nil {
+		s.Audit.Record(ctx, e)
+	}
+	return toks, err
 }
 
 // revokeUntil is when a revocation made at now can be forgotten: every

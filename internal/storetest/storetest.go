@@ -1,7 +1,8 @@
 // Package storetest is the conformance suite of auth.Store: every backend
 // runs Run in its tests, so that all of them honour the contract written
 // in the interface docs of internal/auth (the errors each method returns,
-// the single winner of concurrent rotations, the revocation cursor).
+// the single winner of concurrent rotations, the revocation cursor, the
+// audit trail's filters and paging).
 //
 // The tests pass explicit times instead of sleeping. Methods that take no
 // time (UpdateUser, DeleteUser, RevokeSessions) use the store's clock, so
@@ -57,6 +58,10 @@ func Run(t *testing.T, open func(t *testing.T) auth.Store) {
 		{"Keys/InitConcurrent", testInitSigningKeyConcurrent},
 		{"Keys/Rotate", testRotateSigningKey},
 		{"Keys/Ordering", testSigningKeyOrder},
+		{"Audit/Record", testRecordAudit},
+		{"Audit/Filters", testAuditFilters},
+		{"Audit/Paging", testAuditPaging},
+		{"Audit/Prune", testPruneAudit},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

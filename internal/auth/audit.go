@@ -1,0 +1,72 @@
+package auth
+
+import "time"
+
+// AuditEventName names what an audit event records.
+type AuditEventName string
+
+// The events of the audit trail.
+const (
+	AuditLoginSucceeded  AuditEventName = "login.succeeded"
+	AuditLoginFailed     AuditEventName = "login.failed"    // Detail is the reason (AuditReason…)
+	AuditRefreshed       AuditEventName = "token.refreshed" // Detail is "rotated" or "grace"
+	AuditRefreshReused   AuditEventName = "token.reused"    // a used-up refresh token came back: its session is revoked
+	AuditLogout          AuditEventName = "session.logout"  // Detail names the scope
+	AuditRevoked         AuditEventName = "token.revoked"   // RFC 7009 revocation
+	AuditSessionEnded    AuditEventName = "session.ended"   // by an administrator
+	AuditSignup          AuditEventName = "user.signed_up"  // self-service signup
+	AuditPasswordChanged AuditEventName = "user.password_changed"
+	AuditUserCreated     AuditEventName = "user.created"
+	AuditUserUpdated     AuditEventName = "user.updated" // Detail lists what changed, never a password
+	AuditUserDeleted     AuditEventName = "user.deleted"
+	AuditKeyRotated      AuditEventName = "key.rotated"
+)
+
+// AuditEventNames lists every event, in the order above.
+var AuditEventNames = []AuditEventName{
+	AuditLoginSucceeded, AuditLoginFailed, AuditRefreshed, AuditRefreshReused,
+	AuditLogout, AuditRevoked, AuditSessionEnded, AuditSignup, AuditPasswordChanged,
+	AuditUserCreated, AuditUserUpdated, AuditUserDeleted, AuditKeyRotated,
+}
+
+// The reasons of a failed login, kept in the audit trail only: the client
+// gets the same answer for an unknown user and a wrong password.
+const (
+	AuditReasonUnknownUser   = "unknown_user"
+	AuditReasonWrongPassword = "wrong_password"
+	AuditReasonInactive      = "inactive"
+	AuditReasonThrottled     = "throttled"
+	AuditReasonHashingBusy   = "hashing_busy"
+	AuditReasonError         = "error"
+)
+
+// AuditEvent is one entry of the audit trail. It never holds a password or
+// a whole token: a session id or a token id (jti) names what was touched.
+type AuditEvent struct {
+	ID        int64 // increasing; the cursor of AuditFilter.Before
+	Time      time.Time
+	Event     AuditEventName
+	UserID    string // the user the event is about, when known
+	Username  string // that user's name, or the name typed at a failed login
+	SessionID string
+	ActorID   string // the authenticated caller who acted: an administrator, or the user
+	Actor     string // the caller's username, or "cli" or "scheduler"
+	IP        string
+	UserAgent string
+	Detail    string // a short reason or description
+}
+
+// AuditFilter selects audit events, newest first.
+type AuditFilter struct {
+	// User matches events whose user id is User, or whose username is
+	// User (compared by UsernameKey), so that the events of deleted users
+	// and of failed logins with unknown names are found too.
+	User  string
+	Event AuditEventName
+	Since time.Time // events at or after Since; zero: no bound
+	Until time.Time // events before Until; zero: no bound
+	// Before is a cursor: only events with an id below it; 0 for the
+	// newest.
+	Before int64
+	Limit  int
+}
