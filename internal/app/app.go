@@ -208,6 +208,7 @@ func (a *App) RunBackground(ctx context.Context) {
 		go a.Store.Listen(ctx, a.Poller.Load, a.pollNow)
 	}
 	go a.prune(ctx, 10*time.Minute)
+	go a.Audit.Run(ctx, 5*time.Second)
 }
 
 // keyReloadInterval is how often keys rotated elsewhere are picked up:

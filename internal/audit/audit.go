@@ -55,6 +55,8 @@ type Recorder struct {
 	Now   func() time.Time
 	// Retention is how long events are kept; 0 keeps them forever.
 	Retention time.Duration
+
+	folds folder
 }
 
 // New returns a Recorder on store.
@@ -82,6 +84,10 @@ const (
 // records even when ctx has been cancelled (the client went away after
 // the action took effect). A failure is logged, not returned: the audit
 // trail never fails the request it describes.
+//
+// Logins refused without a password check (throttled, or every hashing
+// slot busy) come by the thousand in a flood, so each address's are folded:
+// one event a FoldWindow is written, and a later event counts the others.
 func (r *Recorder) Record(ctx context.Context, e auth.AuditEvent) {
 	if r == nil {
 		return
@@ -96,6 +102,20 @@ func (r *Recorder) Record(ctx context.Context, e auth.AuditEvent) {
 	e.ActorID, e.Actor = clip(e.ActorID, maxID), clip(e.Actor, maxName)
 	e.UserID, e.SessionID = clip(e.UserID, maxID), clip(e.SessionID, maxID)
 	e.Username, e.Detail = clip(e.Username, maxName), clip(e.Detail, maxDetail)
+	if folded(e) {
+		record, summary := r.folds.admit(string(e.Event)+"\x00"+e.Detail+"\x00"+e.IP, e, e.Time)
+		if summary != nil {
+			r.write(ctx, *summary)
+		}
+		if !record {
+			return
+		}
+	}
+	r.write(ctx, e)
+}
+
+// write stores e, logging a failure.
+func (r *Recorder) write(ctx context.Context, e auth.AuditEvent) {
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
 	defer cancel()
 	if err := r.Store.RecordAudit(wctx, &e); err != nil {
@@ -120,9 +140,10 @@ func (r *Recorder) List(ctx context.Context, f auth.AuditFilter) ([]auth.AuditEv
 	return events, events[limit-1].ID, nil
 }
 
-// Prune deletes the events older than the retention at now. With a
-// retention of 0 it deletes nothing.
+// Prune records what was folded (see Flush), then deletes the events older
+// than the retention at now. With a retention of 0 it deletes nothing.
 func (r *Recorder) Prune(ctx context.Context, now time.Time) (int64, error) {
+	r.Flush(ctx)
 	if r == nil || r.Retention <= 0 {
 		return 0, nil
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -138,5 +139,70 @@ func TestParseEvent(t *testing.T) {
 	_, err := ParseEvent("login")
 	if auth.ErrorCode(err) != auth.EInvalid || !strings.Contains(err.Error(), "login.failed") {
 		t.Errorf("ParseEvent(login) = %v, want EInvalid listing the events", err)
+	}
+}
+
+func TestRefusedLoginsAreFolded(t *testing.T) {
+	st := &memStore{}
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	r := New(st, nil, 0)
+	r.Now = func() time.Time { return now }
+	refused := func(ip, reason string) {
+		r.Record(context.Background(), auth.AuditEvent{Event: auth.AuditLoginFailed, Username: "bob", IP: ip, Detail: reason})
+	}
+	for range 100 {
+		refused("192.0.2.1", auth.AuditReasonThrottled)
+		refused("192.0.2.1", auth.AuditReasonHashingBusy)
+		refused("192.0.2.1", auth.AuditReasonWrongPassword) // never folded
+		refused("198.51.100.7", auth.AuditReasonThrottled)
+		now = now.Add(time.Millisecond)
+	}
+	if len(st.events) != 103 {
+		t.Fatalf("%d events recorded during the flood, want 100 wrong passwords + 3 refused", len(st.events))
+	}
+	r.Flush(context.Background()) // the window has not ended: nothing yet
+	if len(st.events) != 103 {
+		t.Fatalf("flush inside the window recorded %d", len(st.events)-103)
+	}
+	now = now.Add(FoldWindow)
+	refused("192.0.2.1", auth.AuditReasonThrottled) // the summary, then this one
+	if len(st.events) != 105 {
+		t.Fatalf("%d events", len(st.events))
+	}
+	if got := st.events[103].Detail; got != "throttled; 99 more like it folded in, from 2026-01-02T03:04:05Z" || st.events[103].IP != "192.0.2.1" {
+		t.Fatalf("summary %+v", st.events[103])
+	}
+	if st.events[104].Detail != auth.AuditReasonThrottled {
+		t.Fatalf("after the window %+v", st.events[104])
+	}
+	r.Flush(context.Background())
+	var details []string
+	for _, e := range st.events[105:] {
+		details = append(details, e.IP+" "+e.Detail)
+	}
+	if len(details) != 2 || !strings.Contains(strings.Join(details, "|"), "192.0.2.1 hashing_busy; 99 more") ||
+		!strings.Contains(strings.Join(details, "|"), "198.51.100.7 throttled; 99 more") {
+		t.Fatalf("flushed %q", details)
+	}
+	r.Flush(context.Background())
+	if len(st.events) != 107 {
+		t.Fatalf("a second flush recorded again: %d", len(st.events))
+	}
+}
+
+func TestFoldingIsBounded(t *testing.T) {
+	st := &memStore{}
+	now := time.Now()
+	r := New(st, nil, 0)
+	r.Now = func() time.Time { return now }
+	for i := range maxFolds + 500 {
+		r.Record(context.Background(), auth.AuditEvent{Event: auth.AuditLoginFailed, IP: fmt.Sprintf("10.%d.%d.%d", i>>16, i>>8&255, i&255), Detail: auth.AuditReasonThrottled})
+	}
+	if n := len(r.folds.folds); n > maxFolds+1 {
+		t.Fatalf("%d folds held", n)
+	}
+	// Every address past the bound shares one fold: one more event.
+	if len(st.events) != maxFolds+1 {
+		t.Fatalf("%d events", len(st.events))
 	}
 }
