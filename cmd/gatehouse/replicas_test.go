@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/pgtest"
+	"github.com/gatehouse/gatehouse/internal/testkit"
 )
 
 // This file starts real `gatehouse serve` processes against one PostgreSQL
@@ -43,9 +44,7 @@ func buildBinary(t *testing.T) string {
 }
 
 func pgSchemaURL(t *testing.T) string {
-	if os.Getenv("GATEHOUSE_TEST_REDIS_URL") == "" {
-		t.Skip("GATEHOUSE_TEST_REDIS_URL is not set: skipping the multi-process replica test")
-	}
+	testkit.RedisURL(t) // skips where the Redis tests are not enabled; the test starts a Redis of its own
 	return pgtest.Schema(t, pgtest.URL(t))
 }
 

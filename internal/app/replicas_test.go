@@ -2,33 +2,26 @@ package app
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"io"
 	"log/slog"
 	"net/http/httptest"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/pgtest"
+	"github.com/gatehouse/gatehouse/internal/testkit"
 )
 
 // cluster starts n replicas on one PostgreSQL schema and one Redis prefix.
 func cluster(t *testing.T, n int, withRedis bool) []*env {
-	pg, rd := os.Getenv("GATEHOUSE_TEST_POSTGRES_URL"), os.Getenv("GATEHOUSE_TEST_REDIS_URL")
-	if pg == "" || rd == "" {
-		t.Skip("GATEHOUSE_TEST_POSTGRES_URL and GATEHOUSE_TEST_REDIS_URL are not both set: skipping the replica tests")
-	}
+	pg, rd := pgtest.URL(t), testkit.RedisURL(t)
 	cfg := testConfig(t)
 	cfg.DatabaseURL = pgtest.Schema(t, pg)
 	if withRedis {
 		cfg.RedisURL = rd
 	}
 	cfg.ReuseInterval = 0
-	b := make([]byte, 6)
-	rand.Read(b)
-	prefix := "gh-test-" + hex.EncodeToString(b) + ":"
+	prefix := testkit.RedisPrefix(t, rd)
 	var envs []*env
 	for i := range n {
 		log := slog.New(slog.NewTextHandler(io.Discard, nil))

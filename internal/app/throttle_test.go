@@ -2,19 +2,14 @@ package app
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"log/slog"
-	"net"
-	"os"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/testkit"
 )
 
 var (
@@ -39,20 +34,6 @@ func expect429(t *testing.T, r resp, want int) {
 	}
 }
 
-func redisURL(t *testing.T) string {
-	u := os.Getenv("GATEHOUSE_TEST_REDIS_URL")
-	if u == "" {
-		t.Skip("GATEHOUSE_TEST_REDIS_URL is not set: skipping the Redis throttle tests")
-	}
-	return u
-}
-
-func newRedisPrefix() string {
-	b := make([]byte, 6)
-	rand.Read(b)
-	return "gh-test-" + hex.EncodeToString(b) + ":"
-}
-
 // TestLoginThrottlingAcrossReplicas guesses on one replica and is refused
 // on the other: the counters live in the shared Redis.
 func TestLoginThrottlingAcrossReplicas(t *testing.T) {
@@ -74,38 +55,33 @@ func TestLoginThrottlingAcrossReplicas(t *testing.T) {
 // logged once.
 func TestLoginThrottlingRedisOutage(t *testing.T) {
 	t.Parallel()
-	proxy := newProxy(t, redisAddr(t))
+	rd := testkit.RedisURL(t)
+	proxy := testkit.NewProxy(t, redisAddr(t, rd))
 	cfg := testConfig(t)
-	cfg.RedisURL = "redis://" + proxy.ln.Addr().String() + "/0"
-	logs, log := newLogCount()
-	prefix := newRedisPrefix()
+	cfg.RedisURL = "redis://" + proxy.Addr() + "/0"
+	logs, log := testkit.NewLogCount(t)
+	prefix := testkit.RedisPrefix(t, rd)
 	e := startWith(t, cfg, Options{RedisPrefix: prefix}, log, nil)
-	raw := rawRedis(t)
-	t.Cleanup(func() {
-		ctx := context.Background()
-		for iter := raw.Scan(ctx, 0, prefix+"*", 100).Iterator(); iter.Next(ctx); {
-			raw.Del(ctx, iter.Val())
-		}
-	})
+	raw := testkit.RedisClient(t, rd)
 	e.guess(3)
 	if n := raw.Exists(context.Background(), prefix+"throttle:address:127.0.0.1").Val(); n != 1 {
 		t.Fatal("failures are not counted in Redis")
 	}
 
-	proxy.cut()
+	proxy.Cut()
 	e.login("alice", "secret123")
 	e.guess(3) // with the 3 before the outage, known to this process too: now 1 s
 	expect429(t, e.do("POST", "/auth/login", "", bobRight), 1)
 	e.login("alice", "secret123")
-	if n := logs.count(msgRedisDown); n != 1 {
+	if n := logs.Count(msgRedisDown); n != 1 {
 		t.Errorf("outage logged %d times, want once", n)
 	}
 
-	proxy.restore()
+	proxy.Restore()
 	carol := map[string]string{"username": "carol", "password": "x"}
 	eventually(t, 5*time.Second, func() bool {
 		e.do("POST", "/auth/login", "", carol) // Redis is tried again once a second
-		return logs.count(msgRedisUp) == 1
+		return logs.Count(msgRedisUp) == 1
 	})
 	key := prefix + "throttle:address:127.0.0.1"
 	before, _ := raw.Get(context.Background(), key).Int()
@@ -120,13 +96,8 @@ func TestLoginThrottlingRedisOutage(t *testing.T) {
 // nothing listens: logins work and are throttled in this process.
 func TestLoginThrottlingRedisNeverUp(t *testing.T) {
 	t.Parallel()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	cfg := testConfig(t)
-	cfg.RedisURL = "redis://" + l.Addr().String() + "/0"
-	l.Close()
+	cfg.RedisURL = "redis://127.0.0.1:" + strconv.Itoa(testkit.FreePort(t)) + "/0"
 	e := start(t, cfg)
 	e.login("alice", "secret123")
 	e.guess(6)
@@ -176,53 +147,15 @@ func (e *env) userID(name string) string {
 	return u.ID
 }
 
-func redisAddr(t *testing.T) string {
-	opt, err := redis.ParseURL(redisURL(t))
+func redisAddr(t *testing.T, url string) string {
+	opt, err := redis.ParseURL(url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return opt.Addr
 }
 
-func rawRedis(t *testing.T) *redis.Client {
-	opt, err := redis.ParseURL(redisURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := redis.NewClient(opt)
-	t.Cleanup(func() { c.Close() })
-	return c
-}
-
 const (
 	msgRedisDown = "throttle: Redis unreachable; counting failed logins in this process until it answers"
 	msgRedisUp   = "throttle: Redis answers again; counting failed logins there"
 )
-
-// logCount is a slog handler that counts records by message.
-type logCount struct {
-	mu sync.Mutex
-	n  map[string]int
-}
-
-func newLogCount() (*logCount, *slog.Logger) {
-	h := &logCount{n: map[string]int{}}
-	return h, slog.New(h)
-}
-
-func (h *logCount) Enabled(context.Context, slog.Level) bool { return true }
-func (h *logCount) WithAttrs([]slog.Attr) slog.Handler       { return h }
-func (h *logCount) WithGroup(string) slog.Handler            { return h }
-
-func (h *logCount) Handle(_ context.Context, r slog.Record) error {
-	h.mu.Lock()
-	h.n[r.Message]++
-	h.mu.Unlock()
-	return nil
-}
-
-func (h *logCount) count(msg string) int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.n[msg]
-}

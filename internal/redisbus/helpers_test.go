@@ -2,63 +2,13 @@ package redisbus
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"log/slog"
-	"net"
-	"os"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/gatehouse/gatehouse/internal/auth"
 )
-
-// testURL returns the Redis of the tests, or skips.
-func testURL(tb testing.TB) string {
-	tb.Helper()
-	u := os.Getenv("GATEHOUSE_TEST_REDIS_URL")
-	if u == "" {
-		tb.Skip("GATEHOUSE_TEST_REDIS_URL is not set (e.g. redis://127.0.0.1:6379/0): skipping Redis tests")
-	}
-	return u
-}
-
-// newPrefix returns a key prefix of its own for one test, and deletes its
-// keys at the end.
-func newPrefix(tb testing.TB, url string) string {
-	tb.Helper()
-	b := make([]byte, 8)
-	_, _ = rand.Read(b)
-	prefix := "gatehouse-test:" + hex.EncodeToString(b) + ":"
-	tb.Cleanup(func() { deleteKeys(tb, url, prefix) })
-	return prefix
-}
-
-func deleteKeys(tb testing.TB, url, prefix string) {
-	c := rawClient(tb, url)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-	for iter.Next(ctx) {
-		c.Del(ctx, iter.Val())
-	}
-}
-
-// rawClient is a plain go-redis client, to look at what the Bus did.
-func rawClient(tb testing.TB, url string) *redis.Client {
-	tb.Helper()
-	opt, err := redis.ParseURL(url)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	c := redis.NewClient(opt)
-	tb.Cleanup(func() { _ = c.Close() })
-	return c
-}
 
 func openBus(tb testing.TB, url, prefix string, log *slog.Logger) *Bus {
 	tb.Helper()
@@ -146,51 +96,6 @@ func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) 
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-}
-
-// logCount is a slog handler that counts records by message and forwards
-// them to the test log.
-type logCount struct {
-	t  *testing.T
-	mu sync.Mutex
-	n  map[string]int
-}
-
-func newLogCount(t *testing.T) (*logCount, *slog.Logger) {
-	h := &logCount{t: t, n: map[string]int{}}
-	return h, slog.New(h)
-}
-
-func (h *logCount) Enabled(context.Context, slog.Level) bool { return true }
-func (h *logCount) WithAttrs([]slog.Attr) slog.Handler       { return h }
-func (h *logCount) WithGroup(string) slog.Handler            { return h }
-
-func (h *logCount) Handle(_ context.Context, r slog.Record) error {
-	h.mu.Lock()
-	h.n[r.Message]++
-	h.mu.Unlock()
-	msg := r.Level.String() + " " + r.Message
-	r.Attrs(func(a slog.Attr) bool { msg += " " + a.String(); return true })
-	h.t.Log(msg)
-	return nil
-}
-
-func (h *logCount) count(msg string) int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.n[msg]
-}
-
-// freePort returns a TCP port that nothing listens on (any more).
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	_ = l.Close()
-	return port
 }
 
 func localURL(port int) string {

@@ -11,14 +11,15 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/gatehouse/gatehouse/internal/auth"
+	"github.com/gatehouse/gatehouse/internal/testkit"
 )
 
 func TestPublishSetsKeysAndPublishes(t *testing.T) {
 	t.Parallel()
-	url := testURL(t)
-	prefix := newPrefix(t, url)
+	url := testkit.RedisURL(t)
+	prefix := testkit.RedisPrefix(t, url)
 	bus := openBus(t, url, prefix, nil)
-	raw := rawClient(t, url)
+	raw := testkit.RedisClient(t, url)
 	sub := raw.Subscribe(t.Context(), bus.Channel())
 	t.Cleanup(func() { _ = sub.Close() })
 	if _, err := sub.Receive(t.Context()); err != nil { // subscribe confirmation
@@ -78,8 +79,8 @@ func checkMessage(t *testing.T, sub *redis.PubSub, want []auth.Revocation) {
 
 func TestPublishRejectsInvalidRecords(t *testing.T) {
 	t.Parallel()
-	url := testURL(t)
-	bus := openBus(t, url, newPrefix(t, url), nil)
+	url := testkit.RedisURL(t)
+	bus := openBus(t, url, testkit.RedisPrefix(t, url), nil)
 	for _, r := range []auth.Revocation{
 		{Kind: "user", ID: "x", ExpiresAt: time.Now().Add(time.Minute)},
 		{Kind: auth.RevokedToken, ID: "", ExpiresAt: time.Now().Add(time.Minute)},
@@ -113,8 +114,8 @@ func TestOpenRejectsBadURLWithoutLeakingIt(t *testing.T) {
 }
 
 func BenchmarkPublish(b *testing.B) {
-	url := testURL(b)
-	bus := openBus(b, url, newPrefix(b, url), nil)
+	url := testkit.RedisURL(b)
+	bus := openBus(b, url, testkit.RedisPrefix(b, url), nil)
 	recs := []auth.Revocation{rev(auth.RevokedToken, "", time.Minute)}
 	i := 0
 	for b.Loop() {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/auth"
+	"github.com/gatehouse/gatehouse/internal/testkit"
 )
 
 // TestRedisRestart kills the Redis a Run is subscribed to and starts it
@@ -19,7 +20,7 @@ import (
 func TestRedisRestart(t *testing.T) {
 	t.Parallel()
 	bin := redisServer(t)
-	port := freePort(t)
+	port := testkit.FreePort(t)
 	url := localURL(port)
 	srv := startRedis(t, bin, port)
 	bus := openBus(t, url, "", nil)
@@ -49,7 +50,7 @@ func TestRedisRestart(t *testing.T) {
 // as a network partition would: only the health check can notice.
 func TestRedisFrozen(t *testing.T) {
 	t.Parallel()
-	srv := startRedis(t, redisServer(t), freePort(t))
+	srv := startRedis(t, redisServer(t), testkit.FreePort(t))
 	bus := openBus(t, srv.url, "", nil)
 	r := newReplica()
 	r.run(t, bus)
@@ -109,7 +110,7 @@ func startRedis(t *testing.T, bin string, port int) *redisProc {
 	p := &redisProc{cmd: cmd, url: localURL(port), done: make(chan struct{})}
 	go func() { _ = cmd.Wait(); close(p.done) }()
 	t.Cleanup(p.stop)
-	raw := rawClient(t, p.url)
+	raw := testkit.RedisClient(t, p.url)
 	waitFor(t, 3*time.Second, "redis-server up", func() bool {
 		ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
 		defer cancel()

@@ -9,12 +9,13 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/auth"
+	"github.com/gatehouse/gatehouse/internal/testkit"
 )
 
 func TestRevocationsReachOtherReplica(t *testing.T) {
 	t.Parallel()
-	url := testURL(t)
-	prefix := newPrefix(t, url)
+	url := testkit.RedisURL(t)
+	prefix := testkit.RedisPrefix(t, url)
 	a, b := openBus(t, url, prefix, nil), openBus(t, url, prefix, nil)
 	rb := newReplica()
 	rb.run(t, b)
@@ -41,8 +42,8 @@ func TestRevocationsReachOtherReplica(t *testing.T) {
 // when nothing is published, are answered and do not cause reconnections.
 func TestQuietSubscriptionStaysUp(t *testing.T) {
 	t.Parallel()
-	url := testURL(t)
-	bus := openBus(t, url, newPrefix(t, url), nil)
+	url := testkit.RedisURL(t)
+	bus := openBus(t, url, testkit.RedisPrefix(t, url), nil)
 	r := newReplica()
 	r.run(t, bus)
 	r.waitConnect(t, 2*time.Second)
@@ -62,14 +63,14 @@ func sameRevocation(x, y auth.Revocation) bool {
 
 func TestMalformedMessagesAreSkipped(t *testing.T) {
 	t.Parallel()
-	url := testURL(t)
-	prefix := newPrefix(t, url)
-	logs, log := newLogCount(t)
+	url := testkit.RedisURL(t)
+	prefix := testkit.RedisPrefix(t, url)
+	logs, log := testkit.NewLogCount(t)
 	bus := openBus(t, url, prefix, log)
 	r := newReplica()
 	r.run(t, bus)
 	r.waitConnect(t, 2*time.Second)
-	raw := rawClient(t, url)
+	raw := testkit.RedisClient(t, url)
 	bad := []string{
 		"not json", "null", "{}", `{"kind":"token"}`, `[1]`, `[null]`,
 		`[{"kind":"user","id":"a","exp":1}]`,
@@ -89,7 +90,7 @@ func TestMalformedMessagesAreSkipped(t *testing.T) {
 	if got := r.waitRecs(t, time.Second); !slices.EqualFunc(got, good, sameRevocation) {
 		t.Fatalf("first delivery %v, want only the good message %v", got, good)
 	}
-	if n := logs.count("redisbus: skipped malformed revocation message"); n != len(bad) {
+	if n := logs.Count("redisbus: skipped malformed revocation message"); n != len(bad) {
 		t.Errorf("%d malformed messages logged, want %d", n, len(bad))
 	}
 	if !bus.Connected() {
@@ -99,8 +100,8 @@ func TestMalformedMessagesAreSkipped(t *testing.T) {
 
 func TestFailedReloadIsRetried(t *testing.T) {
 	t.Parallel()
-	url := testURL(t)
-	bus := openBus(t, url, newPrefix(t, url), nil)
+	url := testkit.RedisURL(t)
+	bus := openBus(t, url, testkit.RedisPrefix(t, url), nil)
 	r := newReplica()
 	var calls atomic.Int32
 	r.fail = func() error {
@@ -119,8 +120,8 @@ func TestFailedReloadIsRetried(t *testing.T) {
 
 func TestCloseStopsRun(t *testing.T) {
 	t.Parallel()
-	url := testURL(t)
-	bus := openBus(t, url, newPrefix(t, url), nil)
+	url := testkit.RedisURL(t)
+	bus := openBus(t, url, testkit.RedisPrefix(t, url), nil)
 	r := newReplica()
 	done := make(chan struct{})
 	go func() {
@@ -146,9 +147,9 @@ func TestCloseStopsRun(t *testing.T) {
 
 func TestUnreachableRedis(t *testing.T) {
 	t.Parallel()
-	logs, log := newLogCount(t)
+	logs, log := testkit.NewLogCount(t)
 	start := time.Now()
-	bus, err := Open(t.Context(), localURL(freePort(t)), Options{Log: log})
+	bus, err := Open(t.Context(), localURL(testkit.FreePort(t)), Options{Log: log})
 	if err != nil {
 		t.Fatalf("Open must succeed when Redis is down: %v", err)
 	}
@@ -172,8 +173,8 @@ func TestUnreachableRedis(t *testing.T) {
 	case <-time.After(500 * time.Millisecond):
 		t.Fatal("Run did not stop when its context was cancelled")
 	}
-	attempts := 1 + logs.count("redisbus: reconnect failed")
-	if lost := logs.count("redisbus: revocation subscription lost; retrying"); lost != 1 {
+	attempts := 1 + logs.Count("redisbus: reconnect failed")
+	if lost := logs.Count("redisbus: revocation subscription lost; retrying"); lost != 1 {
 		t.Errorf("loss logged %d times at Warn, want once", lost)
 	}
 	if attempts < 3 || attempts > 12 {

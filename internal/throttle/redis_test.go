@@ -2,38 +2,23 @@ package throttle
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/gatehouse/gatehouse/internal/testkit"
 )
 
 // testRedis returns a client of the tests' Redis and a key prefix of the
 // test's own, whose keys are deleted at the end; it skips without Redis.
 func testRedis(t *testing.T) (*redis.Client, string) {
 	t.Helper()
-	u := os.Getenv("GATEHOUSE_TEST_REDIS_URL")
-	if u == "" {
-		t.Skip("GATEHOUSE_TEST_REDIS_URL is not set (e.g. redis://127.0.0.1:6379/0): skipping Redis tests")
-	}
-	c := newClient(t, u)
-	b := make([]byte, 8)
-	_, _ = rand.Read(b)
-	prefix := "gatehouse-test:" + hex.EncodeToString(b) + ":"
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		for _, k := range keys(ctx, t, c, prefix) {
-			c.Del(ctx, k)
-		}
-	})
-	return c, prefix
+	u := testkit.RedisURL(t)
+	return newClient(t, u), testkit.RedisPrefix(t, u)
 }
 
 func newClient(t *testing.T, url string) *redis.Client {
@@ -49,12 +34,8 @@ func newClient(t *testing.T, url string) *redis.Client {
 }
 
 func keys(ctx context.Context, t *testing.T, c *redis.Client, prefix string) []string {
-	var out []string
-	iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-	for iter.Next(ctx) {
-		out = append(out, iter.Val())
-	}
-	if err := iter.Err(); err != nil {
+	out, err := testkit.RedisKeys(ctx, c, prefix)
+	if err != nil {
 		t.Error(err)
 	}
 	return out
@@ -124,7 +105,7 @@ func TestRedisKeysExpire(t *testing.T) {
 func TestRedisConcurrentFailuresCountExactly(t *testing.T) {
 	t.Parallel()
 	c1, prefix := testRedis(t)
-	c2 := newClient(t, os.Getenv("GATEHOUSE_TEST_REDIS_URL"))
+	c2 := newClient(t, testkit.RedisURL(t))
 	p := Policy{AccountFree: 190, AddressFree: 1000, BaseDelay: time.Second, MaxDelay: time.Hour, Forget: time.Hour}
 	replicas := []*Redis{NewRedis(c1, prefix, p), NewRedis(c2, prefix, p)}
 	const n = 200
