@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 )
 
@@ -21,8 +22,56 @@ func ClaimsFrom(ctx context.Context) *Claims {
 // claims in its context for ClaimsFrom. A refused request gets 401 with
 // WWW-Authenticate: Bearer and Gatehouse's own error bodies.
 func (v *Verifier) Middleware(next http.Handler) http.Handler {
+	return v.authenticate(func(r *http.Request) (string, error) {
+		return BearerToken(r.Header.Get("Authorization"))
+	}, next)
+}
+
+// CookieMiddleware is Middleware for web pages that use Gatehouse's cookie
+// mode, on a service that receives Gatehouse's access cookie (same host,
+// or GATEHOUSE_COOKIE_DOMAIN covering both). A request with an
+// Authorization header is handled exactly as Middleware does. One without
+// it is authenticated by the cookie named cookie, after Go's
+// http.CrossOriginProtection has refused, with 403, any state-changing
+// request that a browser sent from another origin than the service's own or
+// trustedOrigins: a cookie rides along on cross-site requests that the
+// user's browser makes for another site, a header does not. The error
+// reports a malformed origin.
+func (v *Verifier) CookieMiddleware(cookie string, trustedOrigins []string, next http.Handler) (http.Handler, error) {
+	if cookie == "" {
+		return nil, errors.New("verify: CookieMiddleware needs the access cookie's name")
+	}
+	p := http.NewCrossOriginProtection()
+	for _, o := range trustedOrigins {
+		if err := p.AddTrustedOrigin(o); err != nil {
+			return nil, fmt.Errorf("verify: trusted origin %q: %w", o, err)
+		}
+	}
+	p.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusForbidden, "Cross-origin request refused")
+	}))
+	bearer := v.Middleware(next)
+	byCookie := p.Handler(v.authenticate(func(r *http.Request) (string, error) {
+		c, err := r.Cookie(cookie)
+		if err != nil || c.Value == "" {
+			return "", ErrNoToken
+		}
+		return c.Value, nil
+	}, next))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tok, err := BearerToken(r.Header.Get("Authorization"))
+		if r.Header.Get("Authorization") != "" {
+			bearer.ServeHTTP(w, r)
+			return
+		}
+		byCookie.ServeHTTP(w, r)
+	}), nil
+}
+
+// authenticate serves next with the claims of the token that tokenOf finds,
+// or answers 401.
+func (v *Verifier) authenticate(tokenOf func(*http.Request) (string, error), next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok, err := tokenOf(r)
 		if err == nil {
 			var c *Claims
 			if c, err = v.Verify(r.Context(), tok); err == nil {

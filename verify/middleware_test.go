@@ -61,3 +61,58 @@ func TestMiddleware(t *testing.T) {
 		t.Fatal("ClaimsFrom outside Middleware must be nil")
 	}
 }
+
+func TestCookieMiddleware(t *testing.T) {
+	v := newVerifier(t, nil)
+	admin := good(ES256)
+	hello := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "hello "+ClaimsFrom(r.Context()).Username)
+	})
+	h, err := v.CookieMiddleware("__Host-gatehouse_access", []string{"https://app.example.com"}, hello)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name, method, cookie, bearer string
+		hdr                          map[string]string
+		status                       int
+		body                         string
+	}{
+		{"cookie", "GET", admin, "", nil, 200, "hello alice"},
+		{"cookie, same-origin POST", "POST", admin, "", map[string]string{"Sec-Fetch-Site": "same-origin"}, 200, "hello alice"},
+		{"cookie, cross-site GET", "GET", admin, "", map[string]string{"Sec-Fetch-Site": "cross-site"}, 200, "hello alice"},
+		{"cookie, cross-site POST", "POST", admin, "", map[string]string{"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"}, 403, `{"detail":"Cross-origin request refused"}`},
+		{"cookie, foreign Origin only", "DELETE", admin, "", map[string]string{"Origin": "https://evil.example"}, 403, `{"detail":"Cross-origin request refused"}`},
+		{"cookie, trusted origin", "POST", admin, "", map[string]string{"Sec-Fetch-Site": "cross-site", "Origin": "https://app.example.com"}, 200, "hello alice"},
+		{"bad cookie", "GET", "not.a.jwt", "", nil, 401, `{"detail":"Could not validate credentials"}`},
+		{"no cookie", "GET", "", "", nil, 401, `{"detail":"Not authenticated"}`},
+		{"bearer wins over cookie", "GET", "not.a.jwt", admin, nil, 200, "hello alice"},
+		{"bad bearer is not rescued by a cookie", "GET", admin, "not.a.jwt", nil, 401, `{"detail":"Could not validate credentials"}`},
+		{"bearer, cross-site POST", "POST", "", admin, map[string]string{"Sec-Fetch-Site": "cross-site"}, 200, "hello alice"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			req := httptest.NewRequest(tc.method, "https://api.example.com/", nil)
+			if tc.cookie != "" {
+				req.AddCookie(&http.Cookie{Name: "__Host-gatehouse_access", Value: tc.cookie})
+			}
+			if tc.bearer != "" {
+				req.Header.Set("Authorization", "Bearer "+tc.bearer)
+			}
+			for k, v := range tc.hdr {
+				req.Header.Set(k, v)
+			}
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, req)
+			if w.Code != tc.status || w.Body.String() != tc.body {
+				t.Fatalf("got %d %q, want %d %q", w.Code, w.Body, tc.status, tc.body)
+			}
+		})
+	}
+	if _, err := v.CookieMiddleware("", nil, hello); err == nil {
+		t.Fatal("no cookie name accepted")
+	}
+	if _, err := v.CookieMiddleware("c", []string{"not an origin"}, hello); err == nil {
+		t.Fatal("a malformed origin accepted")
+	}
+}
