@@ -19,15 +19,19 @@ type Hasher struct {
 	params   Params
 	sem      chan struct{} // one token per running hash
 	maxWait  time.Duration
-	dummy    string // hash of a random password, for VerifyUnknownUser
+	dummy    string // a hash that no password matches, for VerifyUnknownUser
 	waiting  atomic.Int64
 	rejected atomic.Uint64
+	hashTime atomic.Int64 // moving average of one hash's duration, ns
 }
 
 // New returns a Hasher that makes hashes with p and runs at most slots
 // hashes at once (runtime.GOMAXPROCS(0) if slots <= 0). A call waits at most
 // maxWait for a slot before failing with ErrBusy; with maxWait <= 0 it does
-// not wait at all. New computes one hash, for VerifyUnknownUser.
+// not wait at all. New computes no hash: VerifyUnknownUser's stand-in hash
+// is a random salt and a random key, which costs a verification the same
+// work as a real hash without making the process start slowly or hold a
+// hash's memory from the start.
 func New(p Params, slots int, maxWait time.Duration) (*Hasher, error) {
 	if err := p.validate(); err != nil {
 		return nil, fmt.Errorf("password: invalid params: %w", err)
@@ -39,7 +43,7 @@ func New(p Params, slots int, maxWait time.Duration) (*Hasher, error) {
 		params:  p,
 		sem:     make(chan struct{}, slots),
 		maxWait: maxWait,
-		dummy:   hashWith(p, rand.Text()),
+		dummy:   unmatchable(p),
 	}, nil
 }
 
@@ -49,6 +53,7 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 		return "", err
 	}
 	defer h.release()
+	defer h.timeHash(time.Now())
 	return hashWith(h.params, password), nil
 }
 
@@ -109,6 +114,7 @@ func (h *Hasher) verifyArgon2id(ctx context.Context, password, encoded string) (
 		return false, false, err
 	}
 	defer h.release()
+	defer h.timeHash(time.Now())
 	key := idKey(d.Params, password, d.salt)
 	ok := subtle.ConstantTimeCompare(key, d.key) == 1
 	return ok, ok && d.Params != h.params, nil
@@ -122,6 +128,7 @@ func (h *Hasher) verifyBcrypt(ctx context.Context, password, encoded string) (bo
 		return false, false, err
 	}
 	defer h.release()
+	defer h.timeHash(time.Now())
 	ok, err := compareBcrypt(encoded, password)
 	return ok, ok, err
 }
@@ -136,7 +143,7 @@ func (h *Hasher) acquire(ctx context.Context) error {
 		return nil
 	default:
 	}
-	if h.maxWait <= 0 {
+	if h.maxWait <= 0 || h.queueFull() {
 		h.rejected.Add(1)
 		return ErrBusy
 	}
@@ -157,6 +164,34 @@ func (h *Hasher) acquire(ctx context.Context) error {
 
 func (h *Hasher) release() { <-h.sem }
 
+// queueFull reports whether a call that joins the queue now would surely
+// wait longer than h.maxWait: the waiters ahead of it, served in turn by
+// every slot, already take longer at the recent hash duration. Refusing it
+// at once answers a flood's excess in microseconds instead of after the
+// whole wait, and keeps the goroutines and connections of hopeless logins
+// from piling up.
+func (h *Hasher) queueFull() bool {
+	avg := h.hashTime.Load()
+	if avg == 0 {
+		return false
+	}
+	rounds := h.waiting.Load()/int64(cap(h.sem)) + 1
+	return time.Duration(rounds*avg) > h.maxWait
+}
+
+// timeHash folds the duration of a hash that began at start into the
+// moving average that queueFull reads (weight 1/8; a lost update between
+// concurrent calls only delays the average a little).
+func (h *Hasher) timeHash(start time.Time) {
+	d := int64(time.Since(start))
+	old := h.hashTime.Load()
+	if old == 0 {
+		h.hashTime.Store(d)
+		return
+	}
+	h.hashTime.Store(old + (d-old)/8)
+}
+
 // busy returns ErrBusy wrapping the reason ctx is done.
 func busy(ctx context.Context) error {
 	return fmt.Errorf("%w: %w", ErrBusy, context.Cause(ctx))
@@ -167,6 +202,15 @@ func hashWith(p Params, password string) string {
 	salt := make([]byte, p.SaltLen)
 	rand.Read(salt) // never fails: crypto/rand crashes the program instead
 	return encodePHC(p, salt, idKey(p, password, salt))
+}
+
+// unmatchable returns a PHC string with parameters p, a random salt and a
+// random key: verifying any password against it does a full hash and fails.
+func unmatchable(p Params) string {
+	salt, key := make([]byte, p.SaltLen), make([]byte, p.KeyLen)
+	rand.Read(salt)
+	rand.Read(key)
+	return encodePHC(p, salt, key)
 }
 
 func idKey(p Params, password string, salt []byte) []byte {

@@ -432,3 +432,56 @@ func assertVerify(t *testing.T, h *Hasher, password, encoded string, wantOK, wan
 		t.Errorf("Verify(%.20q, %q) = %v, %v, %v; want %v, %v, nil", password, encoded, ok, rehash, err, wantOK, wantRehash)
 	}
 }
+
+func TestFullQueueRefusedAtOnce(t *testing.T) {
+	const maxWait = 2 * time.Second
+	h := newTestHasher(t, testParams(), 1, maxWait)
+	h.hashTime.Store(int64(time.Second)) // as if each hash took a second
+	if err := h.acquire(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// Two waiters fit in the wait: (0/1+1)·1s and (1/1+1)·1s ≤ 2s.
+	done := make(chan error, 2)
+	for range 2 {
+		go func() {
+			err := h.acquire(context.Background())
+			if err == nil {
+				h.release()
+			}
+			done <- err
+		}()
+		for deadline := time.Now().Add(5 * time.Second); h.Waiting() < 1 && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	for deadline := time.Now().Add(5 * time.Second); h.Waiting() < 2 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	// A third would wait (2/1+1)·1s > 2s: refused without waiting.
+	start := time.Now()
+	if _, err := h.Hash(context.Background(), "x"); !errors.Is(err, ErrBusy) {
+		t.Errorf("Hash with a full queue: %v, want ErrBusy", err)
+	}
+	if d := time.Since(start); d > maxWait/2 {
+		t.Errorf("refused after %v, want at once", d)
+	}
+	h.release()
+	for range 2 {
+		if err := <-done; err != nil {
+			t.Errorf("queued call: %v", err)
+		}
+	}
+}
+
+func TestHashTimeAverage(t *testing.T) {
+	h := newTestHasher(t, testParams(), 1, time.Second)
+	if h.queueFull() {
+		t.Error("queueFull before any hash")
+	}
+	if _, err := h.Hash(context.Background(), "x"); err != nil {
+		t.Fatal(err)
+	}
+	if h.hashTime.Load() <= 0 {
+		t.Errorf("hashTime = %d after a hash, want > 0", h.hashTime.Load())
+	}
+}
