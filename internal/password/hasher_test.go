@@ -434,13 +434,13 @@ func assertVerify(t *testing.T, h *Hasher, password, encoded string, wantOK, wan
 }
 
 func TestFullQueueRefusedAtOnce(t *testing.T) {
-	const maxWait = 2 * time.Second
+	const maxWait = 4 * time.Second
 	h := newTestHasher(t, testParams(), 1, maxWait)
 	h.hashTime.Store(int64(time.Second)) // as if each hash took a second
 	if err := h.acquire(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	// Two waiters fit in the wait: (0/1+1)·1s and (1/1+1)·1s ≤ 2s.
+	// Two waiters fit in half the wait: (0/1+1)·1s and (1/1+1)·1s ≤ 2s.
 	done := make(chan error, 2)
 	for range 2 {
 		go func() {
