@@ -188,7 +188,9 @@ func newHarness(o options) *harness {
 }
 
 // wants reports whether a figure with this id is to be measured.
-func (h *harness) wants(id string) bool { return h.o.only.MatchString(id) }
+func (h *harness) wants(id string) bool { return h.o.wants(id) }
+
+func (o options) wants(id string) bool { return o.only.MatchString(id) }
 
 func (h *harness) run() {
 	h.preflight()
