@@ -60,47 +60,78 @@ func (h *harness) backend(b string) {
 			return load{script: "me", conns: h.o.conns, env: map[string]string{"BENCH_TOKENS": file}}
 		}
 	}
-	h.bareRun(b, one)
-	h.scenario(t, b+"/me-one", "GET /me, one access token reused", me(one))
-	h.scenario(t, b+"/me-10k", fmt.Sprintf("GET /me, %d distinct access tokens in turn", h.o.tokens), me(many))
-	h.hashBaseline(b)
-	h.scenario(t, b+"/login", "POST /auth/login, 4 connections (2 per hashing slot)", func(int) load {
+	// Each figure's runs alternate with its baseline's, so that both see
+	// the same drift of a shared machine.
+	bare, stopBare := h.startBare(b)
+	defer stopBare()
+	h.interleave(
+		h.wrkJob(bare, "baseline/bare@"+b, "bare net/http handler writing a small JSON body, same wrk script as GET /me", me(one)),
+		h.wrkJob(t, b+"/me-one", "GET /me, one access token reused", me(one)),
+		h.wrkJob(t, b+"/me-10k", fmt.Sprintf("GET /me, %d distinct access tokens in turn", h.o.tokens), me(many)),
+	)
+	stopBare()
+	h.interleave(h.hashJob(b), h.wrkJob(t, b+"/login", "POST /auth/login, 4 connections (2 per hashing slot)", func(int) load {
 		return load{script: "login", conns: 4, counted: true, env: map[string]string{"BENCH_LOGIN": loginBody}}
-	})
-	h.sqlBaseline(b)
-	h.scenario(t, b+"/refresh", "POST /auth/refresh, each session's tokens chained", func(run int) load {
+	}))
+	h.interleave(h.sqlJob(b), h.wrkJob(t, b+"/refresh", "POST /auth/refresh, each session's tokens chained", func(run int) load {
 		f := h.writeLines(fmt.Sprintf("%s-refresh-%d.tok", b, run), refreshTokens(sessions(t.base, h.o.conns)))
 		return load{script: "refresh", conns: h.o.conns, counted: true, env: map[string]string{"BENCH_REFRESH": f}}
-	})
-	h.scenario(t, b+"/mixed", "90% GET /me (distinct tokens), 9% refresh (chained), 1% login", func(run int) load {
+	}))
+	h.interleave(h.wrkJob(t, b+"/mixed", "90% GET /me (distinct tokens), 9% refresh (chained), 1% login", func(run int) load {
 		f := h.writeLines(fmt.Sprintf("%s-mixed-%d.tok", b, run), refreshTokens(sessions(t.base, h.o.conns)))
 		return load{script: "mixed", conns: h.o.conns, counted: true,
 			env: map[string]string{"BENCH_TOKENS": many, "BENCH_REFRESH": f, "BENCH_LOGIN": loginBody}}
-	})
+	}))
 	h.floodScenario(t, b, many)
 }
 
-// scenario runs a wrk load against t -runs times and adds the result.
-func (h *harness) scenario(t *target, id, what string, prep func(run int) load) {
-	if !h.wants(id) {
-		return
+// job is one figure: what one run of it measures.
+type job struct {
+	id, what string
+	run      func(run int) (Measure, error)
+}
+
+// interleave runs the wanted jobs -runs times, one run of each in turn,
+// and adds their results.
+func (h *harness) interleave(jobs ...job) {
+	jobs = slices.DeleteFunc(jobs, func(j job) bool { return j.run == nil || !h.wants(j.id) })
+	rs := make([]*Result, len(jobs))
+	for k, j := range jobs {
+		rs[k] = &Result{ID: j.id, What: j.what}
 	}
-	r := &Result{ID: id, What: what}
 	for i := range h.o.runs {
+		for k, j := range jobs {
+			m, err := j.run(i)
+			if err != nil {
+				fail("%s: %v", j.id, err)
+			}
+			h.progress(j.id, i, m)
+			rs[k].Runs = append(rs[k].Runs, m)
+		}
+	}
+	for _, r := range rs {
+		h.add(r.finish())
+	}
+}
+
+// wrkJob measures t under a wrk load; t nil means not available.
+func (h *harness) wrkJob(t *target, id, what string, prep func(run int) load) job {
+	if t == nil {
+		return job{id: id}
+	}
+	return job{id: id, what: what, run: func(i int) (Measure, error) {
 		l := prep(i)
-		var profiled func()
+		profiled := func() {}
 		if i == 0 {
 			profiled = h.profile(t, id)
 		}
 		m, err := h.measureWrk(t, l)
 		profiled()
 		if err != nil {
-			fail("%s: %v\n%s", id, err, tail(t.log))
+			return m, fmt.Errorf("%v\n%s", err, tail(t.log))
 		}
-		h.progress(id, i, m)
-		r.Runs = append(r.Runs, m)
-	}
-	h.add(r.finish())
+		return m, nil
+	}}
 }
 
 func (h *harness) progress(id string, run int, m Measure) {
@@ -112,7 +143,7 @@ func (h *harness) progress(id string, run int, m Measure) {
 // profiling is on and id is a hot scenario; the returned func waits for
 // it and writes the profile and its top functions.
 func (h *harness) profile(t *target, id string) func() {
-	hot := strings.HasSuffix(id, "/me-10k") || strings.HasSuffix(id, "/me-one") || strings.HasSuffix(id, "/refresh") || strings.HasSuffix(id, "/mixed")
+	hot := strings.HasSuffix(id, "/me-10k") || strings.HasSuffix(id, "/me-one") || strings.HasSuffix(id, "/login") || strings.HasSuffix(id, "/refresh") || strings.HasSuffix(id, "/mixed")
 	if h.o.profileDir == "" || t.debug == "" || !hot {
 		return func() {}
 	}
@@ -149,42 +180,30 @@ func (h *harness) profile(t *target, id string) func() {
 	}
 }
 
-// bareRun measures the bare net/http server with the same script and
-// connections as GET /me, just before Gatehouse's GET /me.
-func (h *harness) bareRun(b, tokens string) {
-	id := "baseline/bare@" + b
-	if !h.wants(id) {
-		return
+// startBare starts the bare net/http server when its figure is wanted.
+func (h *harness) startBare(b string) (*target, func()) {
+	if !h.wants("baseline/bare@" + b) {
+		return nil, func() {}
 	}
 	t := &target{name: "bare", base: "http://" + freeAddr(), log: filepath.Join(h.tmp, "bare.log")}
 	t.cmd = exec.Command(h.bare, "-addr", strings.TrimPrefix(t.base, "http://"))
 	if err := startProc(t.cmd, t.log); err != nil {
 		fail("%v", err)
 	}
-	defer stopProc(t.cmd)
 	if _, err := waitReady(t.base+"/", time.Now(), 10*time.Second, t.exited); err != nil {
 		fail("bare server: %v", err)
 	}
-	h.scenario(t, id, "bare net/http handler writing a small JSON body, same wrk script as GET /me", func(int) load {
-		return load{script: "me", conns: h.o.conns, env: map[string]string{"BENCH_TOKENS": tokens}}
-	})
+	var once sync.Once
+	return t, func() { once.Do(func() { stopProc(t.cmd) }) }
 }
 
-// hashBaseline measures argon2id with Gatehouse's parameters on every
-// core, in this process, with nothing else running.
-func (h *harness) hashBaseline(b string) {
-	id := "baseline/hash@" + b
-	if !h.wants(id) {
-		return
-	}
+// hashJob measures argon2id with Gatehouse's parameters on every core, in
+// this process, with nothing else running.
+func (h *harness) hashJob(b string) job {
 	p := password.DefaultParams
-	r := &Result{ID: id, What: fmt.Sprintf("argon2id m=%d KiB t=%d p=%d, %d goroutines (all cores), no HTTP", p.Memory, p.Time, p.Threads, runtime.GOMAXPROCS(0))}
-	for i := range h.o.runs {
-		m := hashRate(p, h.o.duration)
-		h.progress(id, i, m)
-		r.Runs = append(r.Runs, m)
-	}
-	h.add(r.finish())
+	return job{id: "baseline/hash@" + b,
+		what: fmt.Sprintf("argon2id m=%d KiB t=%d p=%d, %d goroutines (all cores), no HTTP", p.Memory, p.Time, p.Threads, runtime.GOMAXPROCS(0)),
+		run:  func(int) (Measure, error) { return hashRate(p, h.o.duration), nil }}
 }
 
 func hashRate(p password.Params, d time.Duration) Measure {
@@ -211,29 +230,22 @@ func hashRate(p password.Params, d time.Duration) Measure {
 		MachineCPUus: us(machineCPU()-mach0) / float64(ops)}
 }
 
-// sqlBaseline runs the statements of a refresh directly, at the same
-// concurrency, with the store package's benchmark.
-func (h *harness) sqlBaseline(b string) {
-	id := "baseline/sql@" + b
-	if !h.wants(id) {
-		return
-	}
-	// The store benchmark runs 16 goroutines per core: 32 on 2 cores, as
-	// many as the default -c.
-	r := &Result{ID: id, What: fmt.Sprintf("the refresh's SQL, prepared, one transaction each, %d goroutines (BenchmarkRawRefreshSQL/%s/parallel)", 16*runtime.GOMAXPROCS(0), b)}
+// sqlJob runs the statements of a refresh directly, at the same
+// concurrency, with the store package's benchmark. It runs 16 goroutines
+// per core: 32 on 2 cores, as many as the default -c.
+func (h *harness) sqlJob(b string) job {
 	name := "BenchmarkRawRefreshSQL/" + b + "/parallel"
-	lines := h.goBench("sqlstore", name+"$", name+"/shared-pool", h.o.duration, h.o.runs,
-		"GATEHOUSE_TEST_POSTGRES_URL="+h.o.postgres)
-	lines = slices.DeleteFunc(lines, func(l benchLine) bool { return l.name != name })
-	for i, l := range lines {
-		m := Measure{Ops: l.n, RPS: 1e9 / l.metrics["ns/op"]}
-		h.progress(id, i, m)
-		r.Runs = append(r.Runs, m)
-	}
-	if len(r.Runs) == 0 {
-		fail("%s: the benchmark printed no result", id)
-	}
-	h.add(r.finish())
+	return job{id: "baseline/sql@" + b,
+		what: fmt.Sprintf("the refresh's SQL, prepared, one transaction each, %d goroutines (%s)", 16*runtime.GOMAXPROCS(0), strings.TrimPrefix(name, "Benchmark")),
+		run: func(int) (Measure, error) {
+			lines := h.goBench("sqlstore", name+"$", name+"/shared-pool", h.o.duration, 1, "GATEHOUSE_TEST_POSTGRES_URL="+h.o.postgres)
+			for _, l := range lines {
+				if l.name == name {
+					return Measure{Ops: l.n, RPS: 1e9 / l.metrics["ns/op"]}, nil
+				}
+			}
+			return Measure{}, fmt.Errorf("go test -bench %s printed no result", name)
+		}}
 }
 
 // goBench runs benchmarks of a test binary built by build and returns the

@@ -151,6 +151,12 @@ func main() {
 		runCleanups()
 		os.Exit(130)
 	}()
+	defer func() {
+		if v := recover(); v != nil {
+			runCleanups()
+			panic(v)
+		}
+	}()
 	h := newHarness(o)
 	h.run()
 	runCleanups()

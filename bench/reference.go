@@ -52,12 +52,14 @@ func (h *harness) referenceApp() {
 		return
 	}
 	tok := h.writeLines("reference.tok", []string{p.Access})
-	h.scenario(t, "reference/me", "the tutorial app: GET /me, one access token reused", func(int) load {
-		return load{script: "me", conns: h.o.conns, env: map[string]string{"BENCH_TOKENS": tok}}
-	})
-	h.scenario(t, "reference/login", "the tutorial app: POST /auth/login (bcrypt cost 12), 4 connections", func(int) load {
-		return load{script: "login", conns: 4, counted: true, env: map[string]string{"BENCH_LOGIN": body}}
-	})
+	h.interleave(
+		h.wrkJob(t, "reference/me", "the tutorial app: GET /me, one access token reused", func(int) load {
+			return load{script: "me", conns: h.o.conns, env: map[string]string{"BENCH_TOKENS": tok}}
+		}),
+		h.wrkJob(t, "reference/login", "the tutorial app: POST /auth/login (bcrypt cost 12), 4 connections", func(int) load {
+			return load{script: "login", conns: 4, counted: true, env: map[string]string{"BENCH_LOGIN": body}}
+		}),
+	)
 }
 
 func lastLine(s string) string {

@@ -165,8 +165,8 @@ func (h *Hasher) acquire(ctx context.Context) error {
 func (h *Hasher) release() { <-h.sem }
 
 // queueFull reports whether a call that joins the queue now would likely
-// wait longer than h.maxWait: the waiters ahead of it, served in turn by
-// every slot, already take more than half of it at the recent hash
+// wait longer than h.maxWait: the waiters ahead of it and itself, served
+// in turn by every slot, take more than half of it at the recent hash
 // duration (the half is a margin for hashes that slow down when the CPU is
 // busy). Refusing it at once answers a flood's excess in microseconds
 // instead of after the whole wait, and keeps the goroutines and
@@ -176,8 +176,8 @@ func (h *Hasher) queueFull() bool {
 	if avg == 0 {
 		return false
 	}
-	rounds := h.waiting.Load()/int64(cap(h.sem)) + 1
-	return time.Duration(rounds*avg) > h.maxWait/2
+	wait := (h.waiting.Load() + 1) * avg / int64(cap(h.sem))
+	return time.Duration(wait) > h.maxWait/2
 }
 
 // timeHash folds the duration of a hash that began at start into the

@@ -440,7 +440,7 @@ func TestFullQueueRefusedAtOnce(t *testing.T) {
 	if err := h.acquire(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	// Two waiters fit in half the wait: (0/1+1)·1s and (1/1+1)·1s ≤ 2s.
+	// Two waiters fit in half the wait: (0+1)·1s/1 and (1+1)·1s/1 ≤ 2s.
 	done := make(chan error, 2)
 	for range 2 {
 		go func() {
@@ -457,7 +457,7 @@ func TestFullQueueRefusedAtOnce(t *testing.T) {
 	for deadline := time.Now().Add(5 * time.Second); h.Waiting() < 2 && time.Now().Before(deadline); {
 		time.Sleep(time.Millisecond)
 	}
-	// A third would wait (2/1+1)·1s > 2s: refused without waiting.
+	// A third would wait (2+1)·1s/1 > 2s: refused without waiting.
 	start := time.Now()
 	if _, err := h.Hash(context.Background(), "x"); !errors.Is(err, ErrBusy) {
 		t.Errorf("Hash with a full queue: %v, want ErrBusy", err)
