@@ -58,7 +58,6 @@ func serve(ctx context.Context, env *cliEnv, cfg config.Config, demo bool) error
 	bg, stopBackground := context.WithCancel(context.Background())
 	defer stopBackground()
 	a.RunBackground(bg)
-	limitMemory(bg, a.Hasher, int64(a.Hasher.Params().Memory)<<10)
 	if cfg.DebugAddr != "" {
 		go serveDebug(cfg.DebugAddr, log)
 	}
