@@ -181,16 +181,22 @@ func (h *Hasher) queueFull() bool {
 }
 
 // timeHash folds the duration of a hash that began at start into the
-// moving average that queueFull reads (weight 1/8; a lost update between
-// concurrent calls only delays the average a little).
+// moving average that queueFull reads. The average falls fast (weight 1/2)
+// and rises slowly (weight 1/8): the first hashes of a process, and hashes
+// slowed by a burst of other work, would otherwise make queueFull refuse
+// logins that would have been served in time. A lost update between
+// concurrent calls only delays the average a little.
 func (h *Hasher) timeHash(start time.Time) {
 	d := int64(time.Since(start))
 	old := h.hashTime.Load()
-	if old == 0 {
+	switch {
+	case old == 0:
 		h.hashTime.Store(d)
-		return
+	case d < old:
+		h.hashTime.Store(old + (d-old)/2)
+	default:
+		h.hashTime.Store(old + (d-old)/8)
 	}
-	h.hashTime.Store(old + (d-old)/8)
 }
 
 // busy returns ErrBusy wrapping the reason ctx is done.

@@ -485,3 +485,17 @@ func TestHashTimeAverage(t *testing.T) {
 		t.Errorf("hashTime = %d after a hash, want > 0", h.hashTime.Load())
 	}
 }
+
+func TestHashTimeFallsFastRisesSlowly(t *testing.T) {
+	h := newTestHasher(t, testParams(), 1, time.Second)
+	h.hashTime.Store(int64(800 * time.Millisecond))
+	h.timeHash(time.Now()) // about 0: halves the average
+	if got := time.Duration(h.hashTime.Load()); got > 401*time.Millisecond || got < 399*time.Millisecond {
+		t.Errorf("after a fast hash: %v, want about 400ms", got)
+	}
+	h.hashTime.Store(int64(time.Millisecond))
+	h.timeHash(time.Now().Add(-801 * time.Millisecond))
+	if got := time.Duration(h.hashTime.Load()); got > 102*time.Millisecond || got < 100*time.Millisecond {
+		t.Errorf("after a slow hash: %v, want about 101ms", got)
+	}
+}
