@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"fmt"
 	"runtime"
+	"runtime/metrics"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -53,6 +54,7 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 		return "", err
 	}
 	defer h.release()
+	defer h.collect(h.params)
 	defer h.timeHash(time.Now())
 	return hashWith(h.params, password), nil
 }
@@ -114,6 +116,7 @@ func (h *Hasher) verifyArgon2id(ctx context.Context, password, encoded string) (
 		return false, false, err
 	}
 	defer h.release()
+	defer h.collect(d.Params)
 	defer h.timeHash(time.Now())
 	key := idKey(d.Params, password, d.salt)
 	ok := subtle.ConstantTimeCompare(key, d.key) == 1
@@ -163,6 +166,32 @@ func (h *Hasher) acquire(ctx context.Context) error {
 }
 
 func (h *Hasher) release() { <-h.sem }
+
+// collectFromKiB is the hash memory from which collect starts a collection.
+const collectFromKiB = 4 << 10
+
+// collect runs a garbage collection after a hash whose memory (p.Memory)
+// is large, before the hash's slot is released, when that memory is a
+// large part of the heap. argon2 allocates it afresh for every hash and
+// drops it at the end; left to GOGC, the heap grows to twice the live
+// data, hashes in flight counted as live, so a login flood holds about
+// half again the memory it uses. Collected before the slot's next hash
+// starts, the memory is reused while still mapped. The collection costs
+// little while the heap is small (hash memory holds no pointers, and
+// concurrent calls share one collection); on a heap of more than four
+// hashes' memory, GOGC's own headroom dwarfs one hash and collecting that
+// often would cost more than it saves, so collect leaves it to GOGC.
+func (h *Hasher) collect(p Params) {
+	if p.Memory < collectFromKiB {
+		return
+	}
+	live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(live)
+	if live[0].Value.Kind() == metrics.KindUint64 && live[0].Value.Uint64() > 4*uint64(p.Memory)<<10 {
+		return
+	}
+	runtime.GC()
+}
 
 // queueFull reports whether a call that joins the queue now would likely
 // wait longer than h.maxWait: the waiters ahead of it and itself, served

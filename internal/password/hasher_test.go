@@ -499,3 +499,30 @@ func TestHashTimeFallsFastRisesSlowly(t *testing.T) {
 		t.Errorf("after a slow hash: %v, want about 101ms", got)
 	}
 }
+
+func TestCollectAfterLargeHash(t *testing.T) {
+	h := newTestHasher(t, testParams(), 1, time.Second)
+	before := gcCount()
+	h.collect(testParams()) // small: no collection
+	if gcCount() != before {
+		t.Error("a collection after a small hash")
+	}
+	h.collect(Params{Memory: 1 << 20, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32})
+	if gcCount() == before {
+		t.Error("no collection after a large hash")
+	}
+	big := make([]*int, 4<<20) // 32 MiB of live heap, more than four 4-MiB hashes
+	runtime.GC()               // counted as live
+	before = gcCount()
+	h.collect(Params{Memory: collectFromKiB, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32})
+	if gcCount() != before {
+		t.Error("a collection although the heap dwarfs the hash")
+	}
+	runtime.KeepAlive(big)
+}
+
+func gcCount() uint32 {
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.NumGC
+}
