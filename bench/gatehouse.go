@@ -55,16 +55,16 @@ func cleanEnv() []string {
 
 // startGatehouse starts `gatehouse serve` on fresh data of the backend and
 // returns it once /readyz answers, with the time that took.
-func (h *harness) startGatehouse(backend string) (*target, time.Duration) {
+func (h *harness) startGatehouse(backend, name string) (*target, time.Duration) {
 	addr := freeAddr()
 	env := append(cleanEnv(), "GATEHOUSE_ADDR="+addr, "GATEHOUSE_ACCESS_TTL=6h", "GATEHOUSE_LOG_FORMAT=json")
 	switch backend {
 	case "sqlite":
-		env = append(env, "GATEHOUSE_DATABASE_URL=sqlite:"+filepath.Join(h.tmp, "gatehouse.db"))
+		env = append(env, "GATEHOUSE_DATABASE_URL=sqlite:"+filepath.Join(h.tmp, name+".db"))
 	case "postgres":
 		env = append(env, "GATEHOUSE_DATABASE_URL="+h.pgSchema(), "GATEHOUSE_REDIS_URL="+h.o.redis)
 	}
-	t := &target{name: backend, base: "http://" + addr, log: filepath.Join(h.tmp, backend+".log"), env: env}
+	t := &target{name: backend, base: "http://" + addr, log: filepath.Join(h.tmp, name+".log"), env: env}
 	if h.o.profileDir != "" {
 		t.debug = freeAddr()
 		env = append(env, "GATEHOUSE_DEBUG_ADDR="+t.debug)

@@ -6,6 +6,11 @@
 //	go run ./bench -quick          # one short run of each, no files written
 //	go run ./bench -only 'sqlite/(me|refresh)'
 //
+// Figure ids, for -only: BACKEND/{start,me-one,me-10k,login,refresh,mixed,flood}
+// (BACKEND is sqlite or postgres), baseline/{bare,hash,sql}@BACKEND,
+// micro/{verify-ALG,verify-VerifyCached,revocation-1M},
+// reference/{me,login}.
+//
 // It builds gatehouse and the bare net/http server, starts them with fresh
 // data (SQLite in a temporary directory; PostgreSQL in a schema of its own,
 // with Redis), drives them with wrk from separate processes, and reads each

@@ -38,10 +38,6 @@ type Result struct {
 	Runs   []Measure `json:"runs"`
 }
 
-func single(id, what string, m Measure) *Result {
-	return (&Result{ID: id, What: what, Runs: []Measure{m}}).finish()
-}
-
 // finish computes the medians.
 func (r *Result) finish() *Result {
 	f := func(get func(Measure) float64) float64 {
