@@ -198,8 +198,8 @@ func goals(rs []*Result) []Goal {
 		if ra == nil || rb == nil || rb.Median.RPS == 0 {
 			return
 		}
-		add(name, ra.Median.RPS/rb.Median.RPS, op, target, "×",
-			fmt.Sprintf("%.0f/s ÷ %.0f/s", ra.Median.RPS, rb.Median.RPS))
+		v, detail := pairedRatio(ra, rb)
+		add(name, v, op, target, "×", detail)
 	}
 	extra := func(name, id, key string, op string, target float64, unit string) {
 		if r := by[id]; r != nil {
@@ -237,6 +237,25 @@ func goals(rs []*Result) []Goal {
 	extra("cached Verify allocations", "micro/verify-VerifyCached", "allocs_per_op", "<=", 0, "allocs")
 	extra("1 000 000 revoked token ids", "micro/revocation-1M", "mib_held", "<=", 150, "MiB")
 	return gs
+}
+
+// pairedRatio compares a figure with its baseline. When their runs
+// alternated (as many runs of each), it is the median of the ratios of
+// each pair of runs, which cancels the drift of a shared machine between
+// pairs; otherwise the ratio of the medians.
+func pairedRatio(a, b *Result) (float64, string) {
+	if len(a.Runs) != len(b.Runs) || len(a.Runs) < 2 {
+		return a.Median.RPS / b.Median.RPS, fmt.Sprintf("%.0f/s ÷ %.0f/s", a.Median.RPS, b.Median.RPS)
+	}
+	rs := make([]float64, len(a.Runs))
+	parts := make([]string, len(a.Runs))
+	for i := range a.Runs {
+		if b.Runs[i].RPS > 0 {
+			rs[i] = a.Runs[i].RPS / b.Runs[i].RPS
+		}
+		parts[i] = fmt.Sprintf("%.0f÷%.0f", a.Runs[i].RPS, b.Runs[i].RPS)
+	}
+	return median(rs), "median of runs paired with the baseline's: " + strings.Join(parts, ", ") + " /s"
 }
 
 func printSummary(w io.Writer, rep *Report) {

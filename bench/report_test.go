@@ -129,3 +129,15 @@ func TestOptions(t *testing.T) {
 		t.Error("unknown backend accepted")
 	}
 }
+
+func TestPairedRatio(t *testing.T) {
+	a := (&Result{Runs: []Measure{{RPS: 50}, {RPS: 90}, {RPS: 60}}}).finish()
+	b := (&Result{Runs: []Measure{{RPS: 100}, {RPS: 100}, {RPS: 60}}}).finish()
+	if v, _ := pairedRatio(a, b); v != 0.9 {
+		t.Errorf("paired ratio %v, want 0.9 (median of 0.5, 0.9, 1)", v)
+	}
+	single := (&Result{Runs: []Measure{{RPS: 80}}}).finish()
+	if v, _ := pairedRatio(single, b); v != 0.8 {
+		t.Errorf("unpaired ratio %v, want 80/100", v)
+	}
+}
