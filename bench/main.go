@@ -23,6 +23,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -54,6 +55,7 @@ type options struct {
 	profileDir string
 	write      bool
 	reference  string
+	render     string
 }
 
 func parseOptions(args []string) (options, error) {
@@ -71,6 +73,7 @@ func parseOptions(args []string) (options, error) {
 	fs.StringVar(&o.redis, "redis", envOr("GATEHOUSE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"), "Redis URL")
 	fs.StringVar(&o.profileDir, "profile", "", "save CPU profiles of the hot scenarios (pprof on the debug listener) to this directory")
 	fs.StringVar(&o.reference, "reference", "../shared/reference", "directory of the tutorial's reference app (run.sh)")
+	fs.StringVar(&o.render, "render", "", "measure nothing: check the goals of a results `file` again and rewrite BENCHMARKS.md and bench/chart.svg from it")
 	write := fs.Bool("write", false, "write BENCHMARKS.md, results.json and chart.svg even with -quick or -only")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -163,6 +166,10 @@ func main() {
 		}
 	}()
 	h := newHarness(o)
+	if o.render != "" {
+		h.rerender()
+		return
+	}
 	h.run()
 	runCleanups()
 }
@@ -287,4 +294,21 @@ func (h *harness) note(format string, args ...any) {
 	s := fmt.Sprintf(format, args...)
 	fmt.Println("note:", s)
 	h.notes = append(h.notes, s)
+}
+
+// rerender rewrites the outputs from a results file, goals checked again.
+func (h *harness) rerender() {
+	b, err := os.ReadFile(h.o.render)
+	if err != nil {
+		fail("%v", err)
+	}
+	var rep Report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		fail("%s: %v", h.o.render, err)
+	}
+	rep.Goals = goals(rep.Results)
+	printSummary(os.Stdout, &rep)
+	if err := writeOutputs(h.root, &rep); err != nil {
+		fail("%v", err)
+	}
 }

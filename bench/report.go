@@ -277,8 +277,10 @@ func mark(met bool) string {
 
 func fmtVal(v float64, unit string) string {
 	switch {
+	case unit == "×" && v < 10:
+		return fmt.Sprintf("%.3f×", v)
 	case unit == "×":
-		return fmt.Sprintf("%.2f×", v)
+		return fmt.Sprintf("%.1f×", v)
 	case v >= 100 || v == math.Trunc(v):
 		return fmt.Sprintf("%.0f %s", v, unit)
 	}

@@ -94,7 +94,7 @@ func TestChartAndMarkdown(t *testing.T) {
 		t.Errorf("svg:\n%s", svg)
 	}
 	md := markdown(rep)
-	for _, want := range []string{"| MISS | a <b> | 0.50× | >= 0.80× |", "| MET | c | 20 MB | <= 25 MB |", "12,346", "k 1.00"} {
+	for _, want := range []string{"| MISS | a <b> | 0.500× | >= 0.800× |", "| MET | c | 20 MB | <= 25 MB |", "12,346", "k 1.00"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)
 		}
