@@ -2,7 +2,7 @@
 // that bound each figure, all in one run, and writes the medians to
 // BENCHMARKS.md, bench/results.json and bench/chart.svg.
 //
-//	go run ./bench                 # everything, about 10 minutes
+//	go run ./bench                 # everything, about 7 minutes on 2 cores
 //	go run ./bench -quick          # one short run of each, no files written
 //	go run ./bench -only 'sqlite/(me|refresh)'
 //
