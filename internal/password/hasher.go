@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"fmt"
 	"runtime"
+	"runtime/metrics"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -19,15 +20,19 @@ type Hasher struct {
 	params   Params
 	sem      chan struct{} // one token per running hash
 	maxWait  time.Duration
-	dummy    string // hash of a random password, for VerifyUnknownUser
+	dummy    string // a hash that no password matches, for VerifyUnknownUser
 	waiting  atomic.Int64
 	rejected atomic.Uint64
+	hashTime atomic.Int64 // moving average of one hash's duration, ns
 }
 
 // New returns a Hasher that makes hashes with p and runs at most slots
 // hashes at once (runtime.GOMAXPROCS(0) if slots <= 0). A call waits at most
 // maxWait for a slot before failing with ErrBusy; with maxWait <= 0 it does
-// not wait at all. New computes one hash, for VerifyUnknownUser.
+// not wait at all. New computes no hash: VerifyUnknownUser's stand-in hash
+// is a random salt and a random key, which costs a verification the same
+// work as a real hash without making the process start slowly or hold a
+// hash's memory from the start.
 func New(p Params, slots int, maxWait time.Duration) (*Hasher, error) {
 	if err := p.validate(); err != nil {
 		return nil, fmt.Errorf("password: invalid params: %w", err)
@@ -39,7 +44,7 @@ func New(p Params, slots int, maxWait time.Duration) (*Hasher, error) {
 		params:  p,
 		sem:     make(chan struct{}, slots),
 		maxWait: maxWait,
-		dummy:   hashWith(p, rand.Text()),
+		dummy:   unmatchable(p),
 	}, nil
 }
 
@@ -49,6 +54,8 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 		return "", err
 	}
 	defer h.release()
+	defer h.collect(h.params)
+	defer h.timeHash(time.Now())
 	return hashWith(h.params, password), nil
 }
 
@@ -109,6 +116,8 @@ func (h *Hasher) verifyArgon2id(ctx context.Context, password, encoded string) (
 		return false, false, err
 	}
 	defer h.release()
+	defer h.collect(d.Params)
+	defer h.timeHash(time.Now())
 	key := idKey(d.Params, password, d.salt)
 	ok := subtle.ConstantTimeCompare(key, d.key) == 1
 	return ok, ok && d.Params != h.params, nil
@@ -122,6 +131,7 @@ func (h *Hasher) verifyBcrypt(ctx context.Context, password, encoded string) (bo
 		return false, false, err
 	}
 	defer h.release()
+	defer h.timeHash(time.Now())
 	ok, err := compareBcrypt(encoded, password)
 	return ok, ok, err
 }
@@ -136,7 +146,7 @@ func (h *Hasher) acquire(ctx context.Context) error {
 		return nil
 	default:
 	}
-	if h.maxWait <= 0 {
+	if h.maxWait <= 0 || h.queueFull() {
 		h.rejected.Add(1)
 		return ErrBusy
 	}
@@ -157,6 +167,67 @@ func (h *Hasher) acquire(ctx context.Context) error {
 
 func (h *Hasher) release() { <-h.sem }
 
+// collectFromKiB is the hash memory from which collect starts a collection.
+const collectFromKiB = 4 << 10
+
+// collect runs a garbage collection after a hash whose memory (p.Memory)
+// is large, before the hash's slot is released, when that memory is a
+// large part of the heap. argon2 allocates it afresh for every hash and
+// drops it at the end; left to GOGC, the heap grows to twice the live
+// data, hashes in flight counted as live, so a login flood holds about
+// half again the memory it uses. Collected before the slot's next hash
+// starts, the memory is reused while still mapped. The collection costs
+// little while the heap is small (hash memory holds no pointers, and
+// concurrent calls share one collection); on a heap of more than four
+// hashes' memory, GOGC's own headroom dwarfs one hash and collecting that
+// often would cost more than it saves, so collect leaves it to GOGC.
+func (h *Hasher) collect(p Params) {
+	if p.Memory < collectFromKiB {
+		return
+	}
+	live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(live)
+	if live[0].Value.Kind() == metrics.KindUint64 && live[0].Value.Uint64() > 4*uint64(p.Memory)<<10 {
+		return
+	}
+	runtime.GC()
+}
+
+// queueFull reports whether a call that joins the queue now would likely
+// wait longer than h.maxWait: the waiters ahead of it and itself, served
+// in turn by every slot, take more than half of it at the recent hash
+// duration (the half is a margin for hashes that slow down when the CPU is
+// busy). Refusing it at once answers a flood's excess in microseconds
+// instead of after the whole wait, and keeps the goroutines and
+// connections of hopeless logins from piling up.
+func (h *Hasher) queueFull() bool {
+	avg := h.hashTime.Load()
+	if avg == 0 {
+		return false
+	}
+	wait := (h.waiting.Load() + 1) * avg / int64(cap(h.sem))
+	return time.Duration(wait) > h.maxWait/2
+}
+
+// timeHash folds the duration of a hash that began at start into the
+// moving average that queueFull reads. The average falls fast (weight 1/2)
+// and rises slowly (weight 1/8): the first hashes of a process, and hashes
+// slowed by a burst of other work, would otherwise make queueFull refuse
+// logins that would have been served in time. A lost update between
+// concurrent calls only delays the average a little.
+func (h *Hasher) timeHash(start time.Time) {
+	d := int64(time.Since(start))
+	old := h.hashTime.Load()
+	switch {
+	case old == 0:
+		h.hashTime.Store(d)
+	case d < old:
+		h.hashTime.Store(old + (d-old)/2)
+	default:
+		h.hashTime.Store(old + (d-old)/8)
+	}
+}
+
 // busy returns ErrBusy wrapping the reason ctx is done.
 func busy(ctx context.Context) error {
 	return fmt.Errorf("%w: %w", ErrBusy, context.Cause(ctx))
@@ -167,6 +238,15 @@ func hashWith(p Params, password string) string {
 	salt := make([]byte, p.SaltLen)
 	rand.Read(salt) // never fails: crypto/rand crashes the program instead
 	return encodePHC(p, salt, idKey(p, password, salt))
+}
+
+// unmatchable returns a PHC string with parameters p, a random salt and a
+// random key: verifying any password against it does a full hash and fails.
+func unmatchable(p Params) string {
+	salt, key := make([]byte, p.SaltLen), make([]byte, p.KeyLen)
+	rand.Read(salt)
+	rand.Read(key)
+	return encodePHC(p, salt, key)
 }
 
 func idKey(p Params, password string, salt []byte) []byte {

@@ -432,3 +432,97 @@ func assertVerify(t *testing.T, h *Hasher, password, encoded string, wantOK, wan
 		t.Errorf("Verify(%.20q, %q) = %v, %v, %v; want %v, %v, nil", password, encoded, ok, rehash, err, wantOK, wantRehash)
 	}
 }
+
+func TestFullQueueRefusedAtOnce(t *testing.T) {
+	const maxWait = 4 * time.Second
+	h := newTestHasher(t, testParams(), 1, maxWait)
+	h.hashTime.Store(int64(time.Second)) // as if each hash took a second
+	if err := h.acquire(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// Two waiters fit in half the wait: (0+1)·1s/1 and (1+1)·1s/1 ≤ 2s.
+	done := make(chan error, 2)
+	for range 2 {
+		go func() {
+			err := h.acquire(context.Background())
+			if err == nil {
+				h.release()
+			}
+			done <- err
+		}()
+		for deadline := time.Now().Add(5 * time.Second); h.Waiting() < 1 && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	for deadline := time.Now().Add(5 * time.Second); h.Waiting() < 2 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	// A third would wait (2+1)·1s/1 > 2s: refused without waiting.
+	start := time.Now()
+	if _, err := h.Hash(context.Background(), "x"); !errors.Is(err, ErrBusy) {
+		t.Errorf("Hash with a full queue: %v, want ErrBusy", err)
+	}
+	if d := time.Since(start); d > maxWait/2 {
+		t.Errorf("refused after %v, want at once", d)
+	}
+	h.release()
+	for range 2 {
+		if err := <-done; err != nil {
+			t.Errorf("queued call: %v", err)
+		}
+	}
+}
+
+func TestHashTimeAverage(t *testing.T) {
+	h := newTestHasher(t, testParams(), 1, time.Second)
+	if h.queueFull() {
+		t.Error("queueFull before any hash")
+	}
+	if _, err := h.Hash(context.Background(), "x"); err != nil {
+		t.Fatal(err)
+	}
+	if h.hashTime.Load() <= 0 {
+		t.Errorf("hashTime = %d after a hash, want > 0", h.hashTime.Load())
+	}
+}
+
+func TestHashTimeFallsFastRisesSlowly(t *testing.T) {
+	h := newTestHasher(t, testParams(), 1, time.Second)
+	h.hashTime.Store(int64(800 * time.Millisecond))
+	h.timeHash(time.Now()) // about 0: halves the average
+	if got := time.Duration(h.hashTime.Load()); got > 401*time.Millisecond || got < 399*time.Millisecond {
+		t.Errorf("after a fast hash: %v, want about 400ms", got)
+	}
+	h.hashTime.Store(int64(time.Millisecond))
+	h.timeHash(time.Now().Add(-801 * time.Millisecond))
+	if got := time.Duration(h.hashTime.Load()); got > 102*time.Millisecond || got < 100*time.Millisecond {
+		t.Errorf("after a slow hash: %v, want about 101ms", got)
+	}
+}
+
+func TestCollectAfterLargeHash(t *testing.T) {
+	h := newTestHasher(t, testParams(), 1, time.Second)
+	before := gcCount()
+	h.collect(testParams()) // small: no collection
+	if gcCount() != before {
+		t.Error("a collection after a small hash")
+	}
+	h.collect(Params{Memory: 1 << 20, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32})
+	if gcCount() == before {
+		t.Error("no collection after a large hash")
+	}
+	big := make([]*int, 4<<20) // 32 MiB of live heap, more than four 4-MiB hashes
+	runtime.GC()               // counted as live
+	before = gcCount()
+	h.collect(Params{Memory: collectFromKiB, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32})
+	if gcCount() != before {
+		t.Error("a collection although the heap dwarfs the hash")
+	}
+	runtime.KeepAlive(big)
+}
+
+func gcCount() uint32 {
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.NumGC
+}

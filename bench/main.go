@@ -1,0 +1,314 @@
+// Command bench measures Gatehouse over loopback HTTP beside the baselines
+// that bound each figure, all in one run, and writes the medians to
+// BENCHMARKS.md, bench/results.json and bench/chart.svg.
+//
+//	go run ./bench                 # everything, about 7 minutes on 2 cores
+//	go run ./bench -quick          # one short run of each, no files written
+//	go run ./bench -only 'sqlite/(me|refresh)'
+//
+// Figure ids, for -only: BACKEND/{start,me-one,me-10k,login,refresh,mixed,flood}
+// (BACKEND is sqlite or postgres), baseline/{bare,hash,sql}@BACKEND,
+// micro/{verify-ALG,verify-VerifyCached,revocation-1M},
+// reference/{me,login}.
+//
+// It builds gatehouse and the bare net/http server, starts them with fresh
+// data (SQLite in a temporary directory; PostgreSQL in a schema of its own,
+// with Redis), drives them with wrk from separate processes, and reads each
+// server's CPU time and memory from /proc. It needs wrk (apt-get install
+// wrk), PostgreSQL and Redis at -postgres and -redis unless -backends says
+// sqlite only, and /usr/bin/python3 with the reference app's Debian
+// packages for that baseline (skipped, and said so, without them).
+package main
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+)
+
+// options are the command-line settings.
+type options struct {
+	runs       int
+	duration   time.Duration
+	conns      int
+	threads    int
+	tokens     int
+	quick      bool
+	only       *regexp.Regexp
+	backends   []string
+	postgres   string
+	redis      string
+	profileDir string
+	write      bool
+	reference  string
+	render     string
+}
+
+func parseOptions(args []string) (options, error) {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	var o options
+	fs.IntVar(&o.runs, "runs", 3, "runs of each scenario; the median is reported")
+	fs.DurationVar(&o.duration, "duration", 5*time.Second, "length of each run")
+	fs.IntVar(&o.conns, "c", 32, "concurrent connections of the load generator (16 per core on 2 cores)")
+	fs.IntVar(&o.threads, "t", 2, "load generator threads")
+	fs.IntVar(&o.tokens, "tokens", 10_000, "distinct access tokens of the me-10k and mixed scenarios")
+	fs.BoolVar(&o.quick, "quick", false, "one 2-second run of each scenario and 2 000 tokens; writes no files unless -write")
+	only := fs.String("only", "", "run only the figures whose id matches this regexp (e.g. 'sqlite/me|baseline/bare'); writes no files unless -write")
+	backends := fs.String("backends", "sqlite,postgres", "comma-separated: sqlite, postgres (PostgreSQL and Redis)")
+	fs.StringVar(&o.postgres, "postgres", envOr("GATEHOUSE_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"), "PostgreSQL URL; a fresh schema is created in it and dropped at exit")
+	fs.StringVar(&o.redis, "redis", envOr("GATEHOUSE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"), "Redis URL")
+	fs.StringVar(&o.profileDir, "profile", "", "save CPU profiles of the hot scenarios (pprof on the debug listener) to this directory")
+	fs.StringVar(&o.reference, "reference", "../shared/reference", "directory of the tutorial's reference app (run.sh)")
+	fs.StringVar(&o.render, "render", "", "measure nothing: check the goals of a results `file` again and rewrite BENCHMARKS.md and bench/chart.svg from it")
+	write := fs.Bool("write", false, "write BENCHMARKS.md, results.json and chart.svg even with -quick or -only")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	re, err := regexp.Compile(*only)
+	if err != nil {
+		return o, fmt.Errorf("-only: %w", err)
+	}
+	o.only = re
+	o.backends = strings.Split(*backends, ",")
+	for _, b := range o.backends {
+		if b != "sqlite" && b != "postgres" {
+			return o, fmt.Errorf("-backends: unknown backend %q", b)
+		}
+	}
+	if o.quick {
+		o.runs, o.duration, o.tokens = 1, 2*time.Second, 2_000
+	}
+	o.write = *write || (!o.quick && *only == "")
+	if o.runs < 1 || o.duration < time.Second || o.conns < o.threads || o.threads < 1 {
+		return o, fmt.Errorf("need -runs ≥ 1, -duration ≥ 1s and -c ≥ -t ≥ 1")
+	}
+	return o, nil
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+// cleanups run once, in reverse order, however the harness ends.
+var cleanups struct {
+	sync.Mutex
+	fns  []func()
+	done bool
+}
+
+func atExit(fn func()) {
+	cleanups.Lock()
+	defer cleanups.Unlock()
+	cleanups.fns = append(cleanups.fns, fn)
+}
+
+func runCleanups() {
+	cleanups.Lock()
+	defer cleanups.Unlock()
+	if cleanups.done {
+		return
+	}
+	cleanups.done = true
+	stopAll()
+	for i := len(cleanups.fns) - 1; i >= 0; i-- {
+		cleanups.fns[i]()
+	}
+}
+
+// fail stops everything, removes the temporary data and exits.
+func fail(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
+	runCleanups()
+	os.Exit(1)
+}
+
+func main() {
+	o, err := parseOptions(os.Args[1:])
+	if err == flagHelp() {
+		return
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	go func() {
+		s := <-sig
+		fmt.Fprintf(os.Stderr, "\nbench: %v: stopping servers and removing temporary data\n", s)
+		runCleanups()
+		os.Exit(130)
+	}()
+	defer func() {
+		if v := recover(); v != nil {
+			runCleanups()
+			panic(v)
+		}
+	}()
+	h := newHarness(o)
+	if o.render != "" {
+		h.rerender()
+		return
+	}
+	h.run()
+	runCleanups()
+}
+
+// flagHelp is the error the flag package returns for -h.
+func flagHelp() error { return flag.ErrHelp }
+
+// harness holds the state of one benchmark run.
+type harness struct {
+	o       options
+	root    string // the module's directory
+	tmp     string
+	bin     string // gatehouse
+	bare    string // the bare net/http server
+	tests   map[string]string
+	results []*Result
+	notes   []string
+	started time.Time
+}
+
+func newHarness(o options) *harness {
+	h := &harness{o: o, started: time.Now(), tests: map[string]string{}}
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil || strings.TrimSpace(string(out)) == "" || strings.TrimSpace(string(out)) == os.DevNull {
+		fail("run me from the Gatehouse module: go run ./bench")
+	}
+	h.root = filepath.Dir(strings.TrimSpace(string(out)))
+	h.tmp, err = os.MkdirTemp("", "gatehouse-bench-")
+	if err != nil {
+		fail("%v", err)
+	}
+	atExit(func() { os.RemoveAll(h.tmp) })
+	return h
+}
+
+// wants reports whether a figure with this id is to be measured.
+func (h *harness) wants(id string) bool { return h.o.wants(id) }
+
+func (o options) wants(id string) bool { return o.only.MatchString(id) }
+
+func (h *harness) run() {
+	h.preflight()
+	h.build()
+	for _, b := range h.o.backends {
+		h.backend(b)
+	}
+	h.micro()
+	h.referenceApp()
+	rep := h.report()
+	printSummary(os.Stdout, rep)
+	if h.o.write {
+		if err := writeOutputs(h.root, rep); err != nil {
+			fail("%v", err)
+		}
+		fmt.Printf("\nwrote BENCHMARKS.md, bench/results.json, bench/chart.svg (%s)\n", time.Since(h.started).Round(time.Second))
+	} else {
+		fmt.Printf("\nno files written (-quick or -only; add -write to write them) (%s)\n", time.Since(h.started).Round(time.Second))
+	}
+}
+
+// preflight fails early, saying what is missing.
+func (h *harness) preflight() {
+	if runtime.GOOS != "linux" {
+		fail("the harness reads /proc: it runs on Linux only")
+	}
+	if _, err := exec.LookPath("wrk"); err != nil {
+		fail("wrk is not installed: apt-get update && apt-get install -y wrk")
+	}
+	for _, b := range h.o.backends {
+		if b != "postgres" || !h.wants("postgres/") {
+			continue
+		}
+		if err := pingPostgres(h.o.postgres); err != nil {
+			fail("PostgreSQL at %s: %v\n  start it, set -postgres or GATEHOUSE_TEST_POSTGRES_URL, or use -backends sqlite", redact(h.o.postgres), err)
+		}
+		if err := pingRedis(h.o.redis); err != nil {
+			fail("Redis at %s: %v\n  start it, set -redis or GATEHOUSE_TEST_REDIS_URL, or use -backends sqlite", h.o.redis, err)
+		}
+	}
+}
+
+func pingPostgres(url string) error {
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return db.PingContext(ctx)
+}
+
+// build compiles gatehouse, the bare server and the test binaries whose
+// benchmarks are baselines.
+func (h *harness) build() {
+	fmt.Println("building gatehouse, the bare net/http server and the benchmark test binaries…")
+	h.bin = filepath.Join(h.tmp, "gatehouse")
+	h.bare = filepath.Join(h.tmp, "bare")
+	h.goCmd("build", "-o", h.bin, "./cmd/gatehouse")
+	h.goCmd("build", "-o", h.bare, "./bench/bare")
+	for name, pkg := range map[string]string{"sqlstore": "./internal/sqlstore", "verify": "./verify", "revocation": "./internal/revocation"} {
+		h.tests[name] = filepath.Join(h.tmp, name+".test")
+		h.goCmd("test", "-c", "-o", h.tests[name], pkg)
+	}
+}
+
+func (h *harness) goCmd(args ...string) {
+	cmd := exec.Command("go", args...)
+	cmd.Dir = h.root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		fail("go %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
+func (h *harness) add(r *Result) {
+	if r != nil {
+		h.results = append(h.results, r)
+	}
+}
+
+func (h *harness) note(format string, args ...any) {
+	s := fmt.Sprintf(format, args...)
+	fmt.Println("note:", s)
+	h.notes = append(h.notes, s)
+}
+
+// rerender rewrites the outputs from a results file, goals checked again.
+func (h *harness) rerender() {
+	b, err := os.ReadFile(h.o.render)
+	if err != nil {
+		fail("%v", err)
+	}
+	var rep Report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		fail("%s: %v", h.o.render, err)
+	}
+	rep.Goals = goals(rep.Results)
+	printSummary(os.Stdout, &rep)
+	if err := writeOutputs(h.root, &rep); err != nil {
+		fail("%v", err)
+	}
+}
