@@ -10,22 +10,28 @@ import (
 	"github.com/gatehouse/gatehouse/verify"
 )
 
-type (
-	claimsKey    struct{}
-	viaCookieKey struct{}
-)
+type callerKey struct{}
+
+// caller is who authed found: the verified claims, and whether the access
+// token came from the cookie.
+type caller struct {
+	claims    *verify.Claims
+	viaCookie bool
+}
+
+func callerOf(r *http.Request) caller {
+	c, _ := r.Context().Value(callerKey{}).(*caller)
+	if c == nil {
+		return caller{}
+	}
+	return *c
+}
 
 // viaCookie reports whether authed took the access token from the cookie.
-func viaCookie(r *http.Request) bool {
-	v, _ := r.Context().Value(viaCookieKey{}).(bool)
-	return v
-}
+func viaCookie(r *http.Request) bool { return callerOf(r).viaCookie }
 
 // claimsFrom returns the verified claims that authed put in the context.
-func claimsFrom(r *http.Request) *verify.Claims {
-	c, _ := r.Context().Value(claimsKey{}).(*verify.Claims)
-	return c
-}
+func claimsFrom(r *http.Request) *verify.Claims { return callerOf(r).claims }
 
 var (
 	errNoToken  = auth.Errorf(auth.EUnauthenticated, "Not authenticated")
@@ -43,9 +49,9 @@ func (s *Server) authed(h handlerFunc) handlerFunc {
 		if err != nil {
 			return err
 		}
-		ctx := audit.WithActor(context.WithValue(r.Context(), claimsKey{}, c), c.Subject, c.Username)
-		if fromCookie {
-			ctx = context.WithValue(ctx, viaCookieKey{}, true)
+		ctx := context.WithValue(r.Context(), callerKey{}, &caller{claims: c, viaCookie: fromCookie})
+		if changes(r) {
+			ctx = audit.WithActor(ctx, c.Subject, c.Username)
 		}
 		return h(w, r.WithContext(ctx))
 	}
@@ -89,9 +95,24 @@ func (s *Server) admin(h handlerFunc) handlerFunc {
 	})
 }
 
+// changes reports whether r may change something, and so be recorded in
+// the audit trail: reads (GET, HEAD, OPTIONS) record nothing, so they skip
+// gathering the audit trail's origin and actor.
+func changes(r *http.Request) bool {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return false
+	}
+	return true
+}
+
 // limitBody caps every request body at MaxBodyBytes.
 func (s *Server) limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body == nil || r.Body == http.NoBody {
+			next.ServeHTTP(w, r)
+			return
+		}
 		if r.ContentLength > MaxBodyBytes {
 			s.writeError(w, r, decodeError(&http.MaxBytesError{Limit: MaxBodyBytes}))
 			return
@@ -100,6 +121,27 @@ func (s *Server) limitBody(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
+
+// securityHeaders are set on every answer. The value slices are shared by
+// all answers, which is safe because nothing changes an element in place
+// (Set replaces a slice, Add on a full slice copies it); sharing spares a
+// few allocations per request on the hot path.
+var securityHeaders = []struct {
+	key   string
+	value []string
+}{
+	{"X-Content-Type-Options", shared("nosniff")},
+	{"Referrer-Policy", shared("no-referrer")},
+	{"Cache-Control", shared("no-store")},
+	{"Content-Security-Policy", shared(apiCSP)},
+	{"X-Frame-Options", shared("DENY")},
+}
+
+var hsts = shared("max-age=31536000")
+
+// shared is a header value of one element whose capacity is full, so that
+// appending to it copies.
+func shared(v string) []string { return []string{v}[:1:1] }
 
 // apiCSP is the Content-Security-Policy of every answer but the web page:
 // a JSON answer opened as a document may run nothing and be framed nowhere.
@@ -110,13 +152,11 @@ const apiCSP = "default-src 'none'; frame-ancestors 'none'"
 func (s *Server) secureHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("Cache-Control", "no-store")
-		h.Set("Content-Security-Policy", apiCSP)
-		h.Set("X-Frame-Options", "DENY")
+		for _, kv := range securityHeaders {
+			h[kv.key] = kv.value
+		}
 		if s.cfg.HSTS {
-			h.Set("Strict-Transport-Security", "max-age=31536000")
+			h["Strict-Transport-Security"] = hsts
 		}
 		next.ServeHTTP(w, r)
 	})
@@ -138,9 +178,10 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 	})
 }
 
-// jsonFallback answers unknown paths and wrong methods in JSON, as FastAPI
-// does: 404 {"detail":"Not Found"}, 405 {"detail":"Method Not Allowed"}
-// with Allow.
+// jsonFallback answers, for the catch-all route, what mux would answer
+// (the request matches none of its routes), in JSON as FastAPI does:
+// 404 {"detail":"Not Found"}, 405 {"detail":"Method Not Allowed"} with
+// Allow, or mux's redirect to the clean path.
 func (s *Server) jsonFallback(mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h, pattern := mux.Handler(r)

@@ -70,9 +70,14 @@ func New(cfg Config) *Server {
 		cfg.Registry = prometheus.NewRegistry()
 	}
 	s := &Server{cfg: cfg, log: cfg.Log, metrics: newMetrics(cfg.Registry)}
-	mux := http.NewServeMux()
+	// The API's mux ends in a catch-all that answers what no route takes;
+	// it asks a second mux of the same routes whether that is a 404, a 405
+	// or a redirect, so a matched request is looked up only once.
+	mux, plain := http.NewServeMux(), http.NewServeMux()
 	s.routes(mux)
-	s.handler = s.recoverPanics(s.instrument(s.secureHeaders(s.cors(s.crossOrigin(s.limitBody(s.jsonFallback(mux)))))))
+	s.routes(plain)
+	mux.Handle("/", s.jsonFallback(plain))
+	s.handler = s.recoverPanics(s.instrument(s.secureHeaders(s.cors(s.crossOrigin(s.limitBody(mux))))))
 	return s
 }
 
@@ -124,11 +129,13 @@ func (s *Server) routes(mux *http.ServeMux) {
 // handlerFunc is a handler that returns its error instead of writing it.
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
-// handle runs h with the client's address and user agent in the context,
-// for the audit trail.
+// handle runs h, with the client's address and user agent in the context
+// for the audit trail when the request may change something.
 func (s *Server) handle(h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r = r.WithContext(audit.WithOrigin(r.Context(), audit.Origin{IP: s.clientIP(r), UserAgent: r.UserAgent()}))
+		if changes(r) {
+			r = r.WithContext(audit.WithOrigin(r.Context(), audit.Origin{IP: s.clientIP(r), UserAgent: r.UserAgent()}))
+		}
 		if err := h(w, r); err != nil {
 			s.writeError(w, r, err)
 		}
