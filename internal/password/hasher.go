@@ -193,6 +193,20 @@ func (h *Hasher) collect(p Params) {
 	runtime.GC()
 }
 
+// Admit returns ErrBusy, counted as a rejection, when a hash asked for now
+// would be refused without waiting: no slot is free and the queue is
+// already as long as the maximum wait allows; nil otherwise, reserving
+// nothing. A login asks before any other work (the throttle, the user
+// lookup), so that the excess of a flood is refused without a round trip
+// to a database.
+func (h *Hasher) Admit() error {
+	if len(h.sem) < cap(h.sem) || (h.maxWait > 0 && !h.queueFull()) {
+		return nil
+	}
+	h.rejected.Add(1)
+	return ErrBusy
+}
+
 // queueFull reports whether a call that joins the queue now would likely
 // wait longer than h.maxWait: the waiters ahead of it and itself, served
 // in turn by every slot, take more than half of it at the recent hash

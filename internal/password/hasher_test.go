@@ -437,8 +437,14 @@ func TestFullQueueRefusedAtOnce(t *testing.T) {
 	const maxWait = 4 * time.Second
 	h := newTestHasher(t, testParams(), 1, maxWait)
 	h.hashTime.Store(int64(time.Second)) // as if each hash took a second
+	if err := h.Admit(); err != nil {
+		t.Fatalf("Admit with a free slot: %v", err)
+	}
 	if err := h.acquire(context.Background()); err != nil {
 		t.Fatal(err)
+	}
+	if err := h.Admit(); err != nil {
+		t.Fatalf("Admit with no slot but room to wait: %v", err)
 	}
 	// Two waiters fit in half the wait: (0+1)·1s/1 and (1+1)·1s/1 ≤ 2s.
 	done := make(chan error, 2)
@@ -458,6 +464,10 @@ func TestFullQueueRefusedAtOnce(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 	// A third would wait (2+1)·1s/1 > 2s: refused without waiting.
+	rejected := h.Rejected()
+	if err := h.Admit(); !errors.Is(err, ErrBusy) || h.Rejected() != rejected+1 {
+		t.Errorf("Admit with a full queue: %v (rejections %d → %d), want ErrBusy counted", err, rejected, h.Rejected())
+	}
 	start := time.Now()
 	if _, err := h.Hash(context.Background(), "x"); !errors.Is(err, ErrBusy) {
 		t.Errorf("Hash with a full queue: %v, want ErrBusy", err)

@@ -94,6 +94,10 @@ var (
 func (s *Service) Login(ctx context.Context, username, pw string, c Client) (Tokens, error) {
 	account := auth.UsernameKey(username)
 	a := attempt{name: username}
+	if err := s.Passwords.Admit(); err != nil {
+		s.auditLogin(ctx, c, a, err)
+		return Tokens{}, err
+	}
 	if wait := s.throttleWait(ctx, account, c.IP); wait > 0 {
 		err := &auth.Error{Code: auth.ETooMany, Message: "Too many failed logins; try again later", RetryAfter: wait}
 		a.reason = auth.AuditReasonThrottled
