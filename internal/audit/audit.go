@@ -92,16 +92,7 @@ func (r *Recorder) Record(ctx context.Context, e auth.AuditEvent) {
 	if r == nil {
 		return
 	}
-	o := OriginFrom(ctx)
-	e.Time = r.Now()
-	e.IP = clip(orElse(e.IP, o.IP), maxIP)
-	e.UserAgent = clip(orElse(e.UserAgent, o.UserAgent), maxAgent)
-	if e.ActorID == "" && e.Actor == "" {
-		e.ActorID, e.Actor = o.ActorID, o.Actor
-	}
-	e.ActorID, e.Actor = clip(e.ActorID, maxID), clip(e.Actor, maxName)
-	e.UserID, e.SessionID = clip(e.UserID, maxID), clip(e.SessionID, maxID)
-	e.Username, e.Detail = clip(e.Username, maxName), clip(e.Detail, maxDetail)
+	e = r.Prepare(ctx, e)
 	if folded(e) {
 		record, summary := r.folds.admit(string(e.Event)+"\x00"+e.Detail+"\x00"+e.IP, e, e.Time)
 		if summary != nil {
@@ -114,14 +105,40 @@ func (r *Recorder) Record(ctx context.Context, e auth.AuditEvent) {
 	r.write(ctx, e)
 }
 
+// Prepare returns e as Record would store it: stamped with the time, the
+// address, the user agent and the actor from ctx's origin where e leaves
+// them empty, every field cut to what is kept. A store that writes an event
+// in its own transaction (a refresh's) writes what Prepare returns.
+func (r *Recorder) Prepare(ctx context.Context, e auth.AuditEvent) auth.AuditEvent {
+	o := OriginFrom(ctx)
+	e.Time = r.Now()
+	e.IP = clip(orElse(e.IP, o.IP), maxIP)
+	e.UserAgent = clip(orElse(e.UserAgent, o.UserAgent), maxAgent)
+	if e.ActorID == "" && e.Actor == "" {
+		e.ActorID, e.Actor = o.ActorID, o.Actor
+	}
+	e.ActorID, e.Actor = clip(e.ActorID, maxID), clip(e.Actor, maxName)
+	e.UserID, e.SessionID = clip(e.UserID, maxID), clip(e.SessionID, maxID)
+	e.Username, e.Detail = clip(e.Username, maxName), clip(e.Detail, maxDetail)
+	return e
+}
+
 // write stores e, logging a failure.
 func (r *Recorder) write(ctx context.Context, e auth.AuditEvent) {
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
 	defer cancel()
 	if err := r.Store.RecordAudit(wctx, &e); err != nil {
-		r.Log.ErrorContext(ctx, "recording an audit event failed", "event", string(e.Event),
-			"user", e.UserID, "session", e.SessionID, "detail", e.Detail, "err", err)
+		r.Failed(ctx, e, err)
 	}
+}
+
+// Failed logs that e could not be written.
+func (r *Recorder) Failed(ctx context.Context, e auth.AuditEvent, err error) {
+	if r == nil {
+		return
+	}
+	r.Log.ErrorContext(ctx, "recording an audit event failed", "event", string(e.Event),
+		"user", e.UserID, "session", e.SessionID, "detail", e.Detail, "err", err)
 }
 
 // List returns a page of the events f selects, newest first, and the

@@ -57,6 +57,12 @@ type Rotation struct {
 	SessionTTL    time.Duration // the session's new lifetime from Now
 	ReuseInterval time.Duration // grace window for a just-used token
 	RevokeUntil   time.Time     // expiry of the revocation recorded on reuse
+	// Audit, when set, is called inside the rotation's transaction with
+	// its outcome; the event it returns (nil: none) is written in that
+	// same transaction, so a refresh and its audit event commit together.
+	// A failure to write it is reported in RotationResult.AuditErr and
+	// undone alone: the rotation stands.
+	Audit func(RotationResult) *AuditEvent
 }
 
 // RotationResult is what a rotation did.
@@ -65,6 +71,8 @@ type RotationResult struct {
 	Session     Session
 	User        User
 	Revocations []Revocation // set when Outcome is Reused
+	// AuditErr is why Rotation.Audit's event could not be written.
+	AuditErr error
 }
 
 // SessionFilter selects sessions to revoke. UserID or SessionID must be set.

@@ -262,35 +262,58 @@ func (s *Service) Refresh(ctx context.Context, presented string, c Client) (Toke
 		return Tokens{}, err
 	}
 	now := s.Now()
-	res, err := s.Store.RotateRefreshToken(ctx, auth.Rotation{
+	rot := auth.Rotation{
 		PresentedHash: token.HashRefreshToken(presented), NewHash: token.HashRefreshToken(next),
 		Now: now, SessionTTL: s.RefreshTTL, ReuseInterval: s.ReuseInterval, RevokeUntil: s.revokeUntil(now),
-	})
+	}
+	var event *auth.AuditEvent
+	if s.Audit != nil {
+		// Written in the rotation's own transaction: one commit, and no
+		// refresh without its event.
+		rot.Audit = func(res auth.RotationResult) *auth.AuditEvent {
+			event = refreshEvent(res, c)
+			if event != nil {
+				*event = s.Audit.Prepare(ctx, *event)
+			}
+			return event
+		}
+	}
+	res, err := s.Store.RotateRefreshToken(ctx, rot)
 	if auth.ErrorCode(err) == auth.EUnauthenticated {
 		return Tokens{}, errBadRefresh
 	}
 	if err != nil {
 		return Tokens{}, err
 	}
-	e := auth.AuditEvent{
-		Event: auth.AuditRefreshed, UserID: res.User.ID, Username: res.User.Username,
-		SessionID: res.Session.ID, IP: c.IP, UserAgent: c.UserAgent, Detail: res.Outcome.String(),
+	if res.AuditErr != nil && event != nil {
+		s.Audit.Failed(ctx, *event, res.AuditErr)
 	}
 	if res.Outcome == auth.Reused {
 		s.Revocations.Record(ctx, res.Revocations...)
 		s.Log.Warn("refresh token reused: session revoked", "session", res.Session.ID, "user", res.Session.UserID, "ip", c.IP)
-		e.Event, e.Detail = auth.AuditRefreshReused, "session=revoked"
-		s.Audit.Record(ctx, e)
 		return Tokens{}, errBadRefresh
 	}
 	if !res.User.Active {
 		return Tokens{}, errBadRefresh
 	}
-	toks, err := s.tokens(res.User, res.Session.ID, next, now)
-	if err == nil {
-		s.Audit.Record(ctx, e)
+	return s.tokens(res.User, res.Session.ID, next, now)
+}
+
+// refreshEvent is the audit event of a rotation's outcome: the session
+// renewed, or revoked for reuse; none when the user is disabled (the
+// refresh is refused).
+func refreshEvent(res auth.RotationResult, c Client) *auth.AuditEvent {
+	e := &auth.AuditEvent{
+		Event: auth.AuditRefreshed, UserID: res.User.ID, Username: res.User.Username,
+		SessionID: res.Session.ID, IP: c.IP, UserAgent: c.UserAgent, Detail: res.Outcome.String(),
 	}
-	return toks, err
+	switch {
+	case res.Outcome == auth.Reused:
+		e.Event, e.Detail = auth.AuditRefreshReused, "session=revoked"
+	case !res.User.Active:
+		return nil
+	}
+	return e
 }
 
 // revokeUntil is when a revocation made at now can be forgotten: every

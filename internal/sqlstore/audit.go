@@ -23,21 +23,45 @@ const pruneAuditBatch = 5000
 
 // RecordAudit stores e (at now if e.Time is zero) and sets e.ID and e.Time.
 func (s *Store) RecordAudit(ctx context.Context, e *auth.AuditEvent) error {
+	if err := insertAudit(ctx, s.write(), e); err != nil {
+		return s.fail(opRecordAudit, err)
+	}
+	return nil
+}
+
+func insertAudit(ctx context.Context, q querier, e *auth.AuditEvent) error {
 	t := e.Time
 	if t.IsZero() {
 		t = now()
 	}
 	var id int64
-	err := s.write().QueryRowContext(ctx, `INSERT INTO audit_events
+	err := q.QueryRowContext(ctx, `INSERT INTO audit_events
 		(created_at, event, user_id, username, user_key, session_id, actor_id, actor, ip, user_agent, detail)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
 		ms(t), string(e.Event), e.UserID, e.Username, auth.UsernameKey(e.Username), e.SessionID,
 		e.ActorID, e.Actor, e.IP, e.UserAgent, e.Detail).Scan(&id)
 	if err != nil {
-		return s.fail(opRecordAudit, err)
+		return err
 	}
 	e.ID, e.Time = id, fromMS(ms(t))
 	return nil
+}
+
+// insertAuditInTx writes e inside the transaction tx under a savepoint:
+// a failure of the insert is undone alone and returned as auditErr, and
+// the transaction goes on; err is a failure that broke the transaction.
+func (s *Store) insertAuditInTx(ctx context.Context, tx querier, e *auth.AuditEvent) (auditErr, err error) {
+	if _, err := tx.ExecContext(ctx, `SAVEPOINT audit_event`); err != nil {
+		return nil, err
+	}
+	if auditErr = insertAudit(ctx, tx, e); auditErr != nil {
+		if _, err := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT audit_event`); err != nil {
+			return nil, err
+		}
+		return s.fail(opRecordAudit, auditErr), nil
+	}
+	_, err = tx.ExecContext(ctx, `RELEASE SAVEPOINT audit_event`)
+	return nil, err
 }
 
 func scanAuditEvent(row scanner) (auth.AuditEvent, error) {

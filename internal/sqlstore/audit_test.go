@@ -57,3 +57,59 @@ func BenchmarkRecordAudit(b *testing.B) {
 	b.Run("sqlite", func(b *testing.B) { bench(b, closeAtEnd(b, newSQLite(b))) })
 	b.Run("postgres", func(b *testing.B) { bench(b, closeAtEnd(b, newPostgres(b, postgresURL(b)))) })
 }
+
+// TestRotationWritesItsAuditEvent: the event a rotation's Audit returns is
+// written in the rotation's transaction, from its outcome; when the insert
+// fails, that alone is undone and reported, and the rotation stands.
+func TestRotationWritesItsAuditEvent(t *testing.T) {
+	dialects(t, func(t *testing.T, url string) {
+		s := closeAtEnd(t, openMigrated(t, url))
+		ctx := context.Background()
+		u := auth.User{Username: "audra", Role: auth.RoleUser, Active: true, PasswordHash: "$argon2id$v=19$x"}
+		if err := s.CreateUser(ctx, &u); err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now().Truncate(time.Millisecond)
+		sess := auth.Session{ID: "sess-audit", UserID: u.ID, CreatedAt: now, RefreshedAt: now, ExpiresAt: now.Add(time.Hour)}
+		if err := s.CreateSession(ctx, sess, "hash-0"); err != nil {
+			t.Fatal(err)
+		}
+		event := func(res auth.RotationResult) *auth.AuditEvent {
+			return &auth.AuditEvent{Time: now, Event: auth.AuditRefreshed, UserID: res.User.ID,
+				Username: res.User.Username, SessionID: res.Session.ID, Detail: res.Outcome.String()}
+		}
+		rot := func(from, to string, audit func(auth.RotationResult) *auth.AuditEvent) auth.RotationResult {
+			t.Helper()
+			res, err := s.RotateRefreshToken(ctx, auth.Rotation{PresentedHash: from, NewHash: to, Now: now,
+				SessionTTL: time.Hour, RevokeUntil: now.Add(time.Hour), Audit: audit})
+			if err != nil {
+				t.Fatalf("rotate %s: %v", from, err)
+			}
+			return res
+		}
+		if res := rot("hash-0", "hash-1", event); res.AuditErr != nil {
+			t.Fatal(res.AuditErr)
+		}
+		got, err := s.AuditEvents(ctx, auth.AuditFilter{Limit: 10})
+		if err != nil || len(got) != 1 || got[0].Event != auth.AuditRefreshed || got[0].UserID != u.ID ||
+			got[0].SessionID != sess.ID || got[0].Detail != "rotated" || !got[0].Time.Equal(now) {
+			t.Fatalf("events after a rotation: %+v, %v", got, err)
+		}
+		rot("hash-1", "hash-2", func(auth.RotationResult) *auth.AuditEvent { return nil })
+		if got, _ := s.AuditEvents(ctx, auth.AuditFilter{Limit: 10}); len(got) != 1 {
+			t.Fatalf("an Audit that returns nil wrote %d events", len(got)-1)
+		}
+
+		if _, err := s.w.ExecContext(ctx, `DROP TABLE audit_events`); err != nil {
+			t.Fatal(err)
+		}
+		res := rot("hash-2", "hash-3", event)
+		if res.AuditErr == nil || res.Outcome != auth.Rotated {
+			t.Fatalf("rotation without an audit table: %+v", res)
+		}
+		// The rotation committed: hash-3 is the live token.
+		if res := rot("hash-3", "hash-4", nil); res.Outcome != auth.Rotated {
+			t.Fatalf("the token of the rotation whose event failed: %+v", res)
+		}
+	})
+}

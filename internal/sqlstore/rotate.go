@@ -41,6 +41,12 @@ func (s *Store) RotateRefreshToken(ctx context.Context, r auth.Rotation) (auth.R
 	err := s.inTx(ctx, func(tx querier) error {
 		var err error
 		res, err = s.rotate(ctx, tx, r)
+		if err != nil || r.Audit == nil {
+			return err
+		}
+		if e := r.Audit(res); e != nil {
+			res.AuditErr, err = s.insertAuditInTx(ctx, tx, e)
+		}
 		return err
 	})
 	if err != nil {
