@@ -207,8 +207,22 @@ func (a *App) RunBackground(ctx context.Context) {
 		// PostgreSQL without Redis: LISTEN/NOTIFY wakes a poll at once.
 		go a.Store.Listen(ctx, a.Poller.Load, a.pollNow)
 	}
-	go a.prune(ctx, 10*time.Minute)
-	go a.Audit.Run(ctx, 5*time.Second)
+	go every(ctx, 10*time.Minute, func() { a.pruneOnce(ctx, time.Now()) })
+	go every(ctx, 5*time.Second, func() { a.Audit.Flush(ctx) })
+}
+
+// every calls f every interval until ctx ends.
+func every(ctx context.Context, interval time.Duration, f func()) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			f()
+		}
+	}
 }
 
 // keyReloadInterval is how often keys rotated elsewhere are picked up:
@@ -221,19 +235,6 @@ func (a *App) keyReloadInterval() time.Duration {
 func (a *App) pollNow(ctx context.Context) {
 	if err := a.Poller.Poll(ctx); err != nil && ctx.Err() == nil {
 		a.Log.Warn("reading new revocations failed", "err", err)
-	}
-}
-
-func (a *App) prune(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			a.pruneOnce(ctx, time.Now())
-		}
 	}
 }
 

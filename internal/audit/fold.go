@@ -102,17 +102,3 @@ func (r *Recorder) Flush(ctx context.Context) {
 		r.write(ctx, s)
 	}
 }
-
-// Run flushes folded events every interval until ctx ends.
-func (r *Recorder) Run(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			r.Flush(ctx)
-		}
-	}
-}
