@@ -47,21 +47,15 @@ func insertAudit(ctx context.Context, q querier, e *auth.AuditEvent) error {
 	return nil
 }
 
-// insertAuditInTx writes e inside the transaction tx under a savepoint:
-// a failure of the insert is undone alone and returned as auditErr, and
-// the transaction goes on; err is a failure that broke the transaction.
+// insertAuditInTx writes e inside the transaction tx, so that a failure of
+// the insert is undone alone and returned as auditErr while the
+// transaction goes on; err is a failure that broke the transaction.
 func (s *Store) insertAuditInTx(ctx context.Context, tx querier, e *auth.AuditEvent) (auditErr, err error) {
-	if _, err := tx.ExecContext(ctx, `SAVEPOINT audit_event`); err != nil {
-		return nil, err
+	auditErr, err = s.d.isolate(ctx, tx, func() error { return insertAudit(ctx, tx, e) })
+	if auditErr != nil {
+		auditErr = s.fail(opRecordAudit, auditErr)
 	}
-	if auditErr = insertAudit(ctx, tx, e); auditErr != nil {
-		if _, err := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT audit_event`); err != nil {
-			return nil, err
-		}
-		return s.fail(opRecordAudit, auditErr), nil
-	}
-	_, err = tx.ExecContext(ctx, `RELEASE SAVEPOINT audit_event`)
-	return nil, err
+	return auditErr, err
 }
 
 func scanAuditEvent(row scanner) (auth.AuditEvent, error) {

@@ -15,6 +15,10 @@ type dialect interface {
 	// retryable reports whether the database aborted a transaction that
 	// may simply be run again (a deadlock or serialization failure).
 	retryable(err error) bool
+	// isolate runs fn inside tx so that a failure of fn is undone alone
+	// and returned as fnErr, leaving tx usable; err is a failure that broke
+	// tx.
+	isolate(ctx context.Context, tx querier, fn func() error) (fnErr, err error)
 }
 
 // lockKey names a lock taken with dialect.lock.

@@ -90,6 +90,22 @@ func (postgresDialect) lock(ctx context.Context, tx querier, key lockKey) error 
 	return err
 }
 
+// isolate runs fn under a savepoint: on PostgreSQL a failed statement
+// aborts the whole transaction unless rolled back to one.
+func (postgresDialect) isolate(ctx context.Context, tx querier, fn func() error) (fnErr, err error) {
+	if _, err := tx.ExecContext(ctx, `SAVEPOINT isolated`); err != nil {
+		return nil, err
+	}
+	if fnErr = fn(); fnErr != nil {
+		if _, err := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT isolated`); err != nil {
+			return nil, err
+		}
+		return fnErr, nil
+	}
+	_, err = tx.ExecContext(ctx, `RELEASE SAVEPOINT isolated`)
+	return nil, err
+}
+
 func (postgresDialect) retryable(err error) bool {
 	var e *pgconn.PgError
 	return errors.As(err, &e) && (e.Code == "40001" || e.Code == "40P01")

@@ -68,6 +68,12 @@ func (sqliteDialect) lock(context.Context, querier, lockKey) error { return nil 
 
 func (sqliteDialect) retryable(error) bool { return false }
 
+// isolate needs no savepoint on SQLite: a statement that fails is rolled
+// back alone and the transaction goes on.
+func (sqliteDialect) isolate(_ context.Context, _ querier, fn func() error) (error, error) {
+	return fn(), nil
+}
+
 func (sqliteDialect) classify(err error) errKind {
 	var e *sqlite.Error
 	if !errors.As(err, &e) {
