@@ -115,7 +115,8 @@ func (s *Server) crossOrigin(next http.Handler) http.Handler {
 	})
 }
 
-// publicPaths may be read by a page of any origin, without credentials.
+// publicPath reports whether p may be read by a page of any origin, without
+// credentials (the discovery document, the keys, /public).
 func publicPath(p string) bool {
 	return strings.HasPrefix(p, "/.well-known/") || p == "/public"
 }
