@@ -23,6 +23,24 @@ type Claims struct {
 	Type      string    // type: always "access"
 	Username  string    // username
 	Role      string    // role
+	// AuthTime is when the user authenticated to start the token's
+	// session (auth_time); zero when absent.
+	AuthTime time.Time
+	// AMR lists how (amr, RFC 8176 values such as "pwd", "otp", "mfa",
+	// "fed"); fixed for the session's whole life. A service that needs a
+	// second factor checks HasMethod("mfa").
+	AMR []string
+}
+
+// HasMethod reports whether the token's session was authenticated with the
+// RFC 8176 method m (for example "mfa").
+func (c *Claims) HasMethod(m string) bool {
+	for _, x := range c.AMR {
+		if x == m {
+			return true
+		}
+	}
+	return false
 }
 
 // accessType is the only accepted value of the "type" claim.
@@ -42,6 +60,8 @@ type payload struct {
 	Type      string      `json:"type"`
 	Username  string      `json:"username"`
 	Role      string      `json:"role"`
+	AuthTime  numericDate `json:"auth_time"`
+	AMR       []string    `json:"amr"`
 
 	audienceRequired bool
 }
@@ -103,6 +123,8 @@ func (p *payload) claims() *Claims {
 		Type:      p.Type,
 		Username:  p.Username,
 		Role:      p.Role,
+		AuthTime:  p.AuthTime.d.Time,
+		AMR:       p.AMR,
 	}
 }
 

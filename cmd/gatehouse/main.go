@@ -15,6 +15,7 @@ import (
 	"syscall"
 
 	"github.com/gatehouse/gatehouse/internal/audit"
+	"github.com/gatehouse/gatehouse/internal/auth"
 )
 
 // command is one subcommand of the CLI.
@@ -63,9 +64,12 @@ var errUsage = exitError{2}
 // cliActor is the actor of the command line's changes in the audit trail.
 const cliActor = "cli"
 
+// cliOrigin is the origin of every change the command line makes.
+var cliOrigin = auth.Origin{Actor: cliActor, UserAgent: "gatehouse-cli/" + version}
+
 // run executes the command line and returns the exit status.
 func run(ctx context.Context, env *cliEnv, args []string) int {
-	ctx = audit.WithOrigin(ctx, audit.Origin{Actor: cliActor, UserAgent: "gatehouse-cli/" + version})
+	ctx = audit.WithOrigin(ctx, cliOrigin) // for key rotations
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" || args[0] == "-help" {
 		usage(env.stdout)
 		if len(args) == 0 {

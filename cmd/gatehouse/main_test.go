@@ -139,7 +139,11 @@ func TestKeysAndTokens(t *testing.T) {
 	if code, out, _ := c.run("", "token", "verify", tok[:len(tok)-4]+"AAAA"); code != 1 || !strings.HasPrefix(out, "invalid: ") {
 		t.Fatalf("verify tampered: %d %q", code, out)
 	}
-	c.ok("", "user", "disable", "alice")
+	// alice is the only administrator: disabling her needs --force.
+	if code, _, errOut := c.run("", "user", "disable", "alice"); code != 1 || !strings.Contains(errOut, "last active administrator") {
+		t.Fatalf("disable the last admin: %d %q", code, errOut)
+	}
+	c.ok("", "user", "disable", "--force", "alice")
 	if code, out, _ := c.run("", "token", "verify", tok); code != 1 || !strings.Contains(out, "revoked") {
 		t.Fatalf("verify after disable: %d %q", code, out)
 	}

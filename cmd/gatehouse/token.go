@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/app"
+	"github.com/gatehouse/gatehouse/internal/auth"
 )
 
 const tokenUsage = `Usage: gatehouse token SUBCOMMAND TOKEN
@@ -131,8 +132,18 @@ func tokenVerify(ctx context.Context, env *cliEnv, args []string) error {
 			fmt.Fprintf(env.stdout, "invalid: %v\n", err)
 			return exitError{1}
 		}
-		fmt.Fprintf(env.stdout, "valid: sub=%s username=%s role=%s sid=%s jti=%s expires %s (%s)\n",
-			c.Subject, c.Username, c.Role, c.SessionID, c.ID, stamp(c.ExpiresAt), relative(c.ExpiresAt))
+		// The same rule as the server's own endpoints: the store must
+		// stand behind the token's session and user.
+		p, err := a.Trust.Principal(ctx, c)
+		if auth.ErrorCode(err) == auth.EUnauthenticated {
+			fmt.Fprintln(env.stdout, "invalid: correctly signed, but its session or user does not exist, has ended or is disabled")
+			return exitError{1}
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(env.stdout, "valid: sub=%s username=%s role=%s sid=%s jti=%s amr=%s expires %s (%s)\n",
+			p.UserID, p.Username, p.Role, p.SessionID, c.ID, strings.Join(p.AMR, ","), stamp(c.ExpiresAt), relative(c.ExpiresAt))
 		return nil
 	})
 }

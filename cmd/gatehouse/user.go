@@ -75,7 +75,7 @@ func userAdd(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	return withApp(ctx, env, cfg, func(a *app.App) error {
-		u, err := a.Accounts.Create(ctx, accounts.NewUser{Username: rest[0], Password: pw, Role: auth.Role(role), Active: true})
+		u, err := a.Accounts.Create(ctx, accounts.NewUser{Username: rest[0], Password: pw, Role: auth.Role(role), Active: true}, cliOrigin)
 		if err != nil {
 			return err
 		}
@@ -164,11 +164,11 @@ func userChange(ctx context.Context, env *cliEnv, sub, argsUsage, summary string
 	if sub == "set-role" {
 		n = 2
 	}
-	cfg, rest, err := loadConfig(env, "user "+sub, argsUsage, summary, n, args, nil)
+	var p accounts.Patch
+	cfg, rest, err := loadConfig(env, "user "+sub, argsUsage, summary, n, args, forceFlag(&p.Force))
 	if err != nil {
 		return err
 	}
-	var p accounts.Patch
 	switch sub {
 	case "set-role":
 		role := auth.Role(rest[1])
@@ -182,7 +182,7 @@ func userChange(ctx context.Context, env *cliEnv, sub, argsUsage, summary string
 		if err != nil {
 			return fmt.Errorf("user %q: %w", rest[0], err)
 		}
-		u, err = a.Accounts.Update(ctx, u.ID, p)
+		u, err = a.Accounts.Update(ctx, u.ID, p, cliOrigin)
 		if err != nil {
 			return err
 		}
@@ -191,8 +191,17 @@ func userChange(ctx context.Context, env *cliEnv, sub, argsUsage, summary string
 	})
 }
 
+// forceFlag adds --force, which lets a change leave no active
+// administrator.
+func forceFlag(force *bool) func(*flag.FlagSet) {
+	return func(fs *flag.FlagSet) {
+		fs.BoolVar(force, "force", false, "allow the change even if it leaves no active administrator")
+	}
+}
+
 func userDelete(ctx context.Context, env *cliEnv, args []string) error {
-	cfg, rest, err := loadConfig(env, "user delete", "NAME", "Delete a user; their sessions and tokens are revoked.", 1, args, nil)
+	var force bool
+	cfg, rest, err := loadConfig(env, "user delete", "NAME", "Delete a user; their sessions and tokens are revoked.", 1, args, forceFlag(&force))
 	if err != nil {
 		return err
 	}
@@ -201,7 +210,7 @@ func userDelete(ctx context.Context, env *cliEnv, args []string) error {
 		if err != nil {
 			return fmt.Errorf("user %q: %w", rest[0], err)
 		}
-		if err := a.Accounts.Delete(ctx, u.ID); err != nil {
+		if err := a.Accounts.Delete(ctx, u.ID, force, cliOrigin); err != nil {
 			return err
 		}
 		fmt.Fprintf(env.stdout, "deleted user %s; their sessions and tokens are revoked\n", u.Username)

@@ -16,6 +16,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/keys"
+	"github.com/gatehouse/gatehouse/internal/login"
 	"github.com/gatehouse/gatehouse/internal/password"
 	"github.com/gatehouse/gatehouse/internal/redisbus"
 	"github.com/gatehouse/gatehouse/internal/revocation"
@@ -23,6 +24,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/sessions"
 	"github.com/gatehouse/gatehouse/internal/sqlstore"
 	"github.com/gatehouse/gatehouse/internal/throttle"
+	"github.com/gatehouse/gatehouse/internal/trust"
 	"github.com/gatehouse/gatehouse/internal/webpage"
 	"github.com/gatehouse/gatehouse/verify"
 )
@@ -37,8 +39,12 @@ type App struct {
 	Poller   *revocation.Poller
 	Hasher   *password.Hasher
 	Verifier *verify.Verifier
+	Login    *login.Service
 	Sessions *sessions.Service
 	Accounts *accounts.Service
+	// Trust decides who the bearer of a verified token is, for
+	// Gatehouse's own endpoints and `gatehouse token verify`.
+	Trust *trust.Resolver
 	// Audit records the audit trail and lists it.
 	Audit *audit.Recorder
 	// Bus fans revocations out through Redis; nil without GATEHOUSE_REDIS_URL.
@@ -49,6 +55,9 @@ type App struct {
 type Options struct {
 	// PasswordParams replaces the argon2id parameters (tests use cheap ones).
 	PasswordParams *password.Params
+	// Hasher replaces the password hasher altogether (tests fill its
+	// slots).
+	Hasher *password.Hasher
 	// RedisPrefix is put before every Redis key and channel (tests use one
 	// of their own).
 	RedisPrefix string
@@ -115,30 +124,39 @@ func (a *App) init(ctx context.Context, opt Options) error {
 		return err
 	}
 	a.Hasher = hasher
+	if opt.Hasher != nil {
+		a.Hasher = opt.Hasher
+	}
 	a.Verifier, err = verify.New(ctx, verify.Config{
 		Issuer: cfg.Issuer, Audience: cfg.Audience, Algorithms: a.Keys.Algorithms(),
-		KeySet: a.Keys, Leeway: 30 * time.Second, Revocations: a.Revoked,
+		KeySet: a.Keys, Leeway: cfg.Leeway, Revocations: a.Revoked,
 	})
 	if err != nil {
 		return err
 	}
+	a.Trust = trust.New(a.Store, trust.Options{})
+	a.Revoked.OnSessionRevoked(a.Trust.Forget)
 	a.Sessions = sessions.New(sessions.Config{
-		Store: a.Store, Passwords: a.Hasher, Keys: a.Keys, Verifier: a.Verifier, Revocations: a.Revoked,
+		Store: a.Store, Signers: a.Keys, Verifier: a.Verifier, Denylist: a.Revoked,
 		Issuer: cfg.Issuer, Audience: cfg.Audience, AccessTTL: cfg.AccessTTL, RefreshTTL: cfg.RefreshTTL,
-		ReuseInterval: cfg.ReuseInterval, Log: a.Log, Throttle: a.throttle(),
-		Audit: a.Audit,
+		ReuseInterval: cfg.ReuseInterval, Log: a.Log, Audit: a.Audit, Cache: a.Trust,
 	})
-	a.Accounts = &accounts.Service{
-		Store: a.Store, Passwords: a.Hasher, Revocations: a.Revoked, AccessTTL: cfg.AccessTTL, Now: time.Now,
-		Audit: a.Audit,
-	}
+	throttle := a.throttle()
+	a.Login = login.New(login.Config{
+		Users: a.Store, Passwords: a.Hasher, Sessions: a.Sessions, Attempts: a.Store,
+		Throttle: throttle, Audit: a.Audit, Log: a.Log,
+	})
+	a.Accounts = accounts.New(accounts.Config{
+		Store: a.Store, Passwords: a.Hasher, Policy: password.ValidatePolicy, Denylist: a.Revoked,
+		Guesses: throttle, AccessTTL: cfg.AccessTTL, Audit: a.Audit,
+	})
 	return nil
 }
 
 // throttle counts failed logins in Redis when there is one, falling back
 // on this process's counters while Redis is down; in this process only
 // otherwise.
-func (a *App) throttle() sessions.Throttle {
+func (a *App) throttle() login.Throttle {
 	cfg := a.Config
 	p := throttle.Policy{
 		AccountFree: cfg.LoginAccountFailures, AddressFree: cfg.LoginAddressFailures,
@@ -171,7 +189,7 @@ func (a *App) checks() []server.Check {
 // Handler returns the HTTP API, and the web page when it is on.
 func (a *App) Handler() http.Handler {
 	cfg := server.Config{
-		Sessions: a.Sessions, Accounts: a.Accounts, Keys: a.Keys, Verifier: a.Verifier, Audit: a.Audit,
+		Login: a.Login, Sessions: a.Sessions, Accounts: a.Accounts, Trust: a.Trust, Keys: a.Keys, Verifier: a.Verifier, Audit: a.Audit,
 		Checks: a.checks(), Revocations: a.Store, Issuer: a.Config.Issuer,
 		SignupOpen: a.Config.Signup == "open", TrustedProxies: a.Config.TrustedProxies, Log: a.Log,
 		Browser: browser(a.Config), HSTS: strings.HasPrefix(a.Config.Issuer, "https://"),
@@ -274,7 +292,7 @@ func (a *App) CreateDemoUsers(ctx context.Context) error {
 			return err
 		}
 		u := auth.User{Username: d.Name, Role: d.Role, Active: true, PasswordHash: hash}
-		if err := a.Store.CreateUser(ctx, &u); err != nil && auth.ErrorCode(err) != auth.EConflict {
+		if err := a.Store.CreateUser(ctx, &u, auth.Effects{}); err != nil && auth.ErrorCode(err) != auth.EConflict {
 			return fmt.Errorf("create demo user %s: %w", d.Name, err)
 		}
 	}

@@ -180,11 +180,11 @@ func TestAuditTrailRecordsEveryEvent(t *testing.T) {
 	c.wantAudit(begin, admin(auth.AuditEvent{Event: auth.AuditUserCreated, UserID: carolID, Username: "carol", Detail: "role=user active=true"}))
 	r = c.do("PATCH", "/admin/users/"+carolID, alice.access, map[string]any{"role": "admin", "is_active": false, "password": "carol-pass-2"})
 	expect(t, r, 200, "")
-	c.wantAudit(begin, admin(auth.AuditEvent{Event: auth.AuditUserUpdated, UserID: carolID, Username: "carol", Detail: "role=admin active=false password=changed"}))
+	c.wantAudit(begin, admin(auth.AuditEvent{Event: auth.AuditUserUpdated, UserID: carolID, Username: "carol", Detail: "role=admin active=false password=changed sessions_ended=0"}))
 	expect(t, c.do("POST", "/auth/login", "", map[string]any{"username": "carol", "password": "carol-pass-2"}), 400, "Inactive user")
 	c.wantAudit(begin, from(auth.AuditEvent{Event: auth.AuditLoginFailed, UserID: carolID, Username: "carol", Detail: auth.AuditReasonInactive}))
 	expect(t, c.do("DELETE", "/admin/users/"+carolID, alice.access, nil), 204, "")
-	c.wantAudit(begin, admin(auth.AuditEvent{Event: auth.AuditUserDeleted, UserID: carolID, Username: "carol", Detail: "role=admin sessions_revoked=0"}))
+	c.wantAudit(begin, admin(auth.AuditEvent{Event: auth.AuditUserDeleted, UserID: carolID, Username: "carol", Detail: "role=admin sessions_ended=0"}))
 
 	// Signup, then a password change by the user, who is the actor.
 	r = c.do("POST", "/auth/signup", "", map[string]any{"username": "erin", "password": "erin-pass-1"})
@@ -192,9 +192,12 @@ func TestAuditTrailRecordsEveryEvent(t *testing.T) {
 	erinID := r.str(t, "id")
 	c.wantAudit(begin, from(auth.AuditEvent{Event: auth.AuditSignup, UserID: erinID, Username: "erin"}))
 	erin := c.login("erin", "erin-pass-1")
+	expect(t, c.do("PUT", "/me/password", erin.access, map[string]any{"current_password": "wrong-guess", "new_password": "erin-pass-2"}), 401, "Current password is incorrect")
+	c.wantAudit(begin, from(auth.AuditEvent{Event: auth.AuditPasswordCheckFailed, UserID: erinID, Username: "erin",
+		ActorID: erinID, Actor: "erin", Detail: auth.AuditReasonWrongPassword}))
 	expect(t, c.do("PUT", "/me/password", erin.access, map[string]any{"current_password": "erin-pass-1", "new_password": "erin-pass-2"}), 204, "")
 	c.wantAudit(begin, from(auth.AuditEvent{Event: auth.AuditPasswordChanged, UserID: erinID, Username: "erin",
-		SessionID: claim(t, erin.access, "sid"), ActorID: erinID, Actor: "erin", Detail: "other_sessions=ended"}))
+		SessionID: claim(t, erin.access, "sid"), ActorID: erinID, Actor: "erin", Detail: "sessions_ended=0"}))
 
 	// A refresh, then the replay of the used-up token, which ends the session.
 	sid := claim(t, alice.access, "sid")
@@ -278,7 +281,7 @@ func TestAuditHashingBusy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := startWith(t, testConfig(t), Options{}, slog.New(slog.DiscardHandler), func(a *App) { a.Sessions.Passwords = busy })
+	e := startWith(t, testConfig(t), Options{Hasher: busy}, slog.New(slog.DiscardHandler), nil)
 	begin := time.Now()
 	stop := make(chan struct{})
 	var wg sync.WaitGroup

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"github.com/gatehouse/gatehouse/internal/auth"
 	"strings"
 	"testing"
 	"time"
@@ -283,7 +284,7 @@ func TestRevocationFromAnotherProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := other.app.Accounts.Delete(ctx, u.ID); err != nil {
+	if err := other.app.Accounts.Delete(ctx, u.ID, false, auth.OriginCLI); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, 3*time.Second, func() bool { return e.do("GET", "/me", bob.access, nil).status == 401 })

@@ -1,10 +1,11 @@
 // Package audit keeps Gatehouse's audit trail: every login and failed
 // login, refresh, reuse of a refresh token, logout, revocation, signup,
 // password change, administrator's change and key rotation, with who did
-// it and from where. Services record events through a Recorder; the
-// client's address, its user agent and the acting user travel in the
-// context (WithOrigin, WithActor), put there by the HTTP layer or the
-// command line. An event never holds a password or a whole token.
+// it and from where. Services record events through a Recorder, most in
+// the transaction of the change they describe (Recorder.Effects); the
+// client's address, its user agent and the acting user come in an Origin
+// that the HTTP layer or the command line passes to every change. An event
+// never holds a password or a whole token.
 package audit
 
 import (
@@ -19,26 +20,14 @@ import (
 )
 
 // Origin is who makes a request and from where.
-type Origin struct {
-	IP        string
-	UserAgent string
-	ActorID   string // the authenticated caller's user id
-	Actor     string // the caller's username, or "cli" or "scheduler"
-}
+type Origin = auth.Origin
 
 type originKey struct{}
 
-// WithOrigin returns ctx carrying o.
+// WithOrigin returns ctx carrying o, for the few changes made far from
+// the call that knows its origin (a scheduled key rotation).
 func WithOrigin(ctx context.Context, o Origin) context.Context {
 	return context.WithValue(ctx, originKey{}, o)
-}
-
-// WithActor returns ctx whose origin names the acting user, keeping the
-// address and user agent already there.
-func WithActor(ctx context.Context, id, name string) context.Context {
-	o := OriginFrom(ctx)
-	o.ActorID, o.Actor = id, name
-	return WithOrigin(ctx, o)
 }
 
 // OriginFrom returns the origin ctx carries, or the zero Origin.
@@ -80,7 +69,7 @@ const (
 )
 
 // Record stores e before it returns, taking the time, the address, the
-// user agent and the actor from ctx's origin where e leaves them empty. It
+// user agent and the actor from o where e leaves them empty. It
 // records even when ctx has been cancelled (the client went away after
 // the action took effect). A failure is logged, not returned: the audit
 // trail never fails the request it describes.
@@ -88,11 +77,11 @@ const (
 // Logins refused without a password check (throttled, or every hashing
 // slot busy) come by the thousand in a flood, so each address's are folded:
 // one event a FoldWindow is written, and a later event counts the others.
-func (r *Recorder) Record(ctx context.Context, e auth.AuditEvent) {
+func (r *Recorder) Record(ctx context.Context, o Origin, e auth.AuditEvent) {
 	if r == nil {
 		return
 	}
-	e = r.Prepare(ctx, e)
+	e = r.Prepare(o, e)
 	if folded(e) {
 		record, summary := r.folds.admit(string(e.Event)+"\x00"+e.Detail+"\x00"+e.IP, e, e.Time)
 		if summary != nil {
@@ -105,12 +94,27 @@ func (r *Recorder) Record(ctx context.Context, e auth.AuditEvent) {
 	r.write(ctx, e)
 }
 
+// Effects returns the side effects that record events with a change, in
+// its transaction (see auth.Effects): each event prepared as Record would
+// store it, and a failure to write one logged. A nil *Recorder records
+// nothing.
+func (r *Recorder) Effects(ctx context.Context, o Origin, events ...auth.AuditEvent) auth.Effects {
+	if r == nil {
+		return auth.Effects{}
+	}
+	fx := auth.Effects{Audit: make([]auth.AuditEvent, len(events))}
+	for i, e := range events {
+		fx.Audit[i] = r.Prepare(o, e)
+	}
+	fx.AuditFailed = func(e auth.AuditEvent, err error) { r.Failed(ctx, e, err) }
+	return fx
+}
+
 // Prepare returns e as Record would store it: stamped with the time, the
-// address, the user agent and the actor from ctx's origin where e leaves
-// them empty, every field cut to what is kept. A store that writes an event
-// in its own transaction (a refresh's) writes what Prepare returns.
-func (r *Recorder) Prepare(ctx context.Context, e auth.AuditEvent) auth.AuditEvent {
-	o := OriginFrom(ctx)
+// address, the user agent and the actor from o where e leaves them empty,
+// every field cut to what is kept. The store may still fill in the user
+// and session a change touched (see auth.Effects); it keeps the rest.
+func (r *Recorder) Prepare(o Origin, e auth.AuditEvent) auth.AuditEvent {
 	e.Time = r.Now()
 	e.IP = clip(orElse(e.IP, o.IP), maxIP)
 	e.UserAgent = clip(orElse(e.UserAgent, o.UserAgent), maxAgent)

@@ -48,11 +48,11 @@ func TestRecordTakesTheOriginFromTheContext(t *testing.T) {
 	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	r := New(st, nil, 0)
 	r.Now = func() time.Time { return at }
-	ctx := WithActor(WithOrigin(context.Background(), Origin{IP: "192.0.2.1", UserAgent: "ua/1"}), "admin-id", "root")
+	ctx, o := context.Background(), Origin{IP: "192.0.2.1", UserAgent: "ua/1", ActorID: "admin-id", Actor: "root"}
 	ctx, cancel := context.WithCancel(ctx)
 	cancel() // the client went away; the event is recorded all the same
-	r.Record(ctx, auth.AuditEvent{Event: auth.AuditUserDeleted, UserID: "u"})
-	r.Record(ctx, auth.AuditEvent{Event: auth.AuditLoginSucceeded, IP: "198.51.100.2", UserAgent: "own", ActorID: "x", Actor: "y"})
+	r.Record(ctx, o, auth.AuditEvent{Event: auth.AuditUserDeleted, UserID: "u"})
+	r.Record(ctx, o, auth.AuditEvent{Event: auth.AuditLoginSucceeded, IP: "198.51.100.2", UserAgent: "own", ActorID: "x", Actor: "y"})
 	want := []auth.AuditEvent{
 		{ID: 1, Time: at, Event: auth.AuditUserDeleted, UserID: "u", ActorID: "admin-id", Actor: "root", IP: "192.0.2.1", UserAgent: "ua/1"},
 		{ID: 2, Time: at, Event: auth.AuditLoginSucceeded, ActorID: "x", Actor: "y", IP: "198.51.100.2", UserAgent: "own"},
@@ -68,14 +68,14 @@ func TestRecordTakesTheOriginFromTheContext(t *testing.T) {
 func TestRecordFailureIsLogged(t *testing.T) {
 	var logs bytes.Buffer
 	r := New(&memStore{err: errors.New("disk full")}, slog.New(slog.NewTextHandler(&logs, nil)), 0)
-	r.Record(context.Background(), auth.AuditEvent{Event: auth.AuditLogout, UserID: "u1"})
+	r.Record(context.Background(), Origin{}, auth.AuditEvent{Event: auth.AuditLogout, UserID: "u1"})
 	for _, want := range []string{"level=ERROR", "recording an audit event failed", "event=session.logout", "user=u1", "disk full"} {
 		if !strings.Contains(logs.String(), want) {
 			t.Fatalf("log %q lacks %q", logs.String(), want)
 		}
 	}
 	var nilRecorder *Recorder
-	nilRecorder.Record(context.Background(), auth.AuditEvent{Event: auth.AuditLogout}) // records nothing, no panic
+	nilRecorder.Record(context.Background(), Origin{}, auth.AuditEvent{Event: auth.AuditLogout}) // records nothing, no panic
 	if n, err := nilRecorder.Prune(context.Background(), time.Now()); n != 0 || err != nil {
 		t.Fatalf("nil Prune = %d, %v", n, err)
 	}
@@ -85,7 +85,7 @@ func TestRecordStoresText(t *testing.T) {
 	st := &memStore{}
 	r := New(st, nil, 0)
 	long := strings.Repeat("é", 200) // 400 bytes
-	r.Record(context.Background(), auth.AuditEvent{Event: auth.AuditLoginFailed, Username: "a\x00b\xffc", UserAgent: long, Detail: long + long})
+	r.Record(context.Background(), Origin{}, auth.AuditEvent{Event: auth.AuditLoginFailed, Username: "a\x00b\xffc", UserAgent: long, Detail: long + long})
 	e := st.events[0]
 	if e.Username != "ab\uFFFDc" {
 		t.Errorf("username %q: want NUL dropped and the bad byte replaced", e.Username)
@@ -102,7 +102,7 @@ func TestListCursor(t *testing.T) {
 	st := &memStore{}
 	r := New(st, nil, 0)
 	for range 5 {
-		r.Record(context.Background(), auth.AuditEvent{Event: auth.AuditRefreshed})
+		r.Record(context.Background(), Origin{}, auth.AuditEvent{Event: auth.AuditRefreshed})
 	}
 	var ids []int64
 	f := auth.AuditFilter{Limit: 2}
@@ -148,7 +148,7 @@ func TestRefusedLoginsAreFolded(t *testing.T) {
 	r := New(st, nil, 0)
 	r.Now = func() time.Time { return now }
 	refused := func(ip, reason string) {
-		r.Record(context.Background(), auth.AuditEvent{Event: auth.AuditLoginFailed, Username: "bob", IP: ip, Detail: reason})
+		r.Record(context.Background(), Origin{}, auth.AuditEvent{Event: auth.AuditLoginFailed, Username: "bob", IP: ip, Detail: reason})
 	}
 	for range 100 {
 		refused("192.0.2.1", auth.AuditReasonThrottled)
@@ -196,7 +196,7 @@ func TestFoldingIsBounded(t *testing.T) {
 	r := New(st, nil, 0)
 	r.Now = func() time.Time { return now }
 	for i := range maxFolds + 500 {
-		r.Record(context.Background(), auth.AuditEvent{Event: auth.AuditLoginFailed, IP: fmt.Sprintf("10.%d.%d.%d", i>>16, i>>8&255, i&255), Detail: auth.AuditReasonThrottled})
+		r.Record(context.Background(), Origin{}, auth.AuditEvent{Event: auth.AuditLoginFailed, IP: fmt.Sprintf("10.%d.%d.%d", i>>16, i>>8&255, i&255), Detail: auth.AuditReasonThrottled})
 	}
 	if n := len(r.folds.folds); n > maxFolds+1 {
 		t.Fatalf("%d folds held", n)

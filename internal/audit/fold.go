@@ -89,7 +89,8 @@ func summarise(fl *fold) auth.AuditEvent {
 // folded says which events fold: refused logins, which a flood makes by
 // the thousand.
 func folded(e auth.AuditEvent) bool {
-	return e.Event == auth.AuditLoginFailed && (e.Detail == auth.AuditReasonThrottled || e.Detail == auth.AuditReasonHashingBusy)
+	return e.Event == auth.AuditLoginFailed && (e.Detail == auth.AuditReasonThrottled ||
+		e.Detail == auth.AuditReasonHashingBusy || e.Detail == auth.AuditReasonMalformed)
 }
 
 // Flush records the summaries of folded events whose window has ended. The

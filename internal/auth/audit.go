@@ -16,16 +16,19 @@ const (
 	AuditSessionEnded    AuditEventName = "session.ended"   // by an administrator
 	AuditSignup          AuditEventName = "user.signed_up"  // self-service signup
 	AuditPasswordChanged AuditEventName = "user.password_changed"
-	AuditUserCreated     AuditEventName = "user.created"
-	AuditUserUpdated     AuditEventName = "user.updated" // Detail lists what changed, never a password
-	AuditUserDeleted     AuditEventName = "user.deleted"
-	AuditKeyRotated      AuditEventName = "key.rotated"
+	// AuditPasswordCheckFailed: a wrong current password before a
+	// sensitive change; Detail is the reason (wrong_password, throttled).
+	AuditPasswordCheckFailed AuditEventName = "user.password_check_failed"
+	AuditUserCreated         AuditEventName = "user.created"
+	AuditUserUpdated         AuditEventName = "user.updated" // Detail lists what changed, never a password
+	AuditUserDeleted         AuditEventName = "user.deleted"
+	AuditKeyRotated          AuditEventName = "key.rotated"
 )
 
 // AuditEventNames lists every event, in the order above.
 var AuditEventNames = []AuditEventName{
 	AuditLoginSucceeded, AuditLoginFailed, AuditRefreshed, AuditRefreshReused,
-	AuditLogout, AuditRevoked, AuditSessionEnded, AuditSignup, AuditPasswordChanged,
+	AuditLogout, AuditRevoked, AuditSessionEnded, AuditSignup, AuditPasswordChanged, AuditPasswordCheckFailed,
 	AuditUserCreated, AuditUserUpdated, AuditUserDeleted, AuditKeyRotated,
 }
 
@@ -37,6 +40,7 @@ const (
 	AuditReasonInactive      = "inactive"
 	AuditReasonThrottled     = "throttled"
 	AuditReasonHashingBusy   = "hashing_busy"
+	AuditReasonMalformed     = "malformed" // a username no account can have (over 64 characters)
 	AuditReasonError         = "error"
 )
 

@@ -30,7 +30,11 @@ const (
 type Error struct {
 	Code    Code
 	Message string
-	Err     error
+	// Reason, when set, is the machine-readable word a client sees
+	// instead of Code ("invalid_mfa_code", "email_taken"): it refines
+	// the code, whose status stays.
+	Reason string
+	Err    error
 	// RetryAfter, when set on EUnavailable or ETooMany, tells the client
 	// when to try again.
 	RetryAfter time.Duration
@@ -48,6 +52,24 @@ func (e *Error) Unwrap() error { return e.Err }
 // Errorf returns an *Error with a formatted, client-safe message.
 func Errorf(code Code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Reasonf returns an *Error with a reason that refines code.
+func Reasonf(code Code, reason, format string, args ...any) *Error {
+	return &Error{Code: code, Reason: reason, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorReason returns the reason of the first *Error in err's chain, or
+// its code when it has none, or EInternal.
+func ErrorReason(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		if e.Reason != "" {
+			return e.Reason
+		}
+		return string(e.Code)
+	}
+	return string(EInternal)
 }
 
 // Wrap returns an *Error that carries cause for the logs.

@@ -14,6 +14,9 @@ type Session struct {
 	RevokedAt   time.Time // zero while the session is live
 	UserAgent   string
 	IP          string
+	// Auth is how and when the user authenticated to start the session;
+	// every access token of the session carries it (amr, auth_time).
+	Auth Authentication
 }
 
 // Live reports whether the session can still be refreshed at now.
@@ -57,12 +60,11 @@ type Rotation struct {
 	SessionTTL    time.Duration // the session's new lifetime from Now
 	ReuseInterval time.Duration // grace window for a just-used token
 	RevokeUntil   time.Time     // expiry of the revocation recorded on reuse
-	// Audit, when set, is called inside the rotation's transaction with
-	// its outcome; the event it returns (nil: none) is written in that
-	// same transaction, so a refresh and its audit event commit together.
-	// A failure to write it is reported in RotationResult.AuditErr and
-	// undone alone: the rotation stands.
-	Audit func(RotationResult) *AuditEvent
+	// Renewed commits with a rotation whose outcome is Rotated or Grace,
+	// Reused with one that revoked the session. Their events are filled in
+	// with the session and its user, and an empty Detail with the
+	// outcome's name.
+	Renewed, Reused Effects
 }
 
 // RotationResult is what a rotation did.
@@ -71,8 +73,6 @@ type RotationResult struct {
 	Session     Session
 	User        User
 	Revocations []Revocation // set when Outcome is Reused
-	// AuditErr is why Rotation.Audit's event could not be written.
-	AuditErr error
 }
 
 // SessionFilter selects sessions to revoke. UserID or SessionID must be set.

@@ -11,9 +11,9 @@ import (
 
 // UserStore keeps accounts.
 type UserStore interface {
-	// CreateUser stores u, filling in ID and the timestamps. EConflict if the
-	// username (compared by UsernameKey) is taken.
-	CreateUser(ctx context.Context, u *User) error
+	// CreateUser stores u, filling in ID (unless set) and the timestamps,
+	// with fx. EConflict if the username (compared by UsernameKey) is taken.
+	CreateUser(ctx context.Context, u *User, fx Effects) error
 	// UserByID returns the user with that id. ENotFound.
 	UserByID(ctx context.Context, id string) (User, error)
 	// UserByName returns the user whose UsernameKey matches name's. ENotFound.
@@ -21,23 +21,26 @@ type UserStore interface {
 	// ListUsers returns up to limit users in id order, starting after the
 	// id `after` ("" for the first page).
 	ListUsers(ctx context.Context, after string, limit int) ([]User, error)
-	// UpdateUser applies u and, when it changes anything, revokes the user's
-	// sessions (all but exceptSession) in the same transaction, each with a
-	// revocation that expires at until. ENotFound.
-	UpdateUser(ctx context.Context, id string, u UserUpdate, exceptSession string, until time.Time) (User, []Revocation, error)
+	// UpdateUser applies u and ends the sessions that end selects, in one
+	// transaction with fx, each ended session with a revocation that
+	// expires at until. It ends nothing by itself: the caller decides
+	// what a change makes untrustworthy. ENotFound; ErrLastAdmin (see
+	// UserUpdate.KeepAnAdmin).
+	UpdateUser(ctx context.Context, id string, u UserUpdate, end EndSessions, until time.Time, fx Effects) (User, []Revocation, error)
 	// SetPasswordHash replaces a user's hash without revoking anything (used
 	// to upgrade a hash on login). ENotFound.
 	SetPasswordHash(ctx context.Context, id, hash string) error
 	// DeleteUser removes a user and its sessions, recording a revocation for
-	// each live session. ENotFound.
-	DeleteUser(ctx context.Context, id string, until time.Time) ([]Revocation, error)
+	// each live session, with fx. ENotFound; ErrLastAdmin with keepAnAdmin
+	// when the user is the last active administrator.
+	DeleteUser(ctx context.Context, id string, until time.Time, keepAnAdmin bool, fx Effects) ([]Revocation, error)
 }
 
 // SessionStore keeps sessions and their refresh tokens (as hashes only).
 type SessionStore interface {
 	// CreateSession stores s (ID set by the caller) with its first refresh
-	// token. ENotFound if the user does not exist.
-	CreateSession(ctx context.Context, s Session, refreshHash string) error
+	// token, and fx. ENotFound if the user does not exist.
+	CreateSession(ctx context.Context, s Session, refreshHash string, fx Effects) error
 	// RotateRefreshToken uses up r.PresentedHash. Of any number of
 	// concurrent calls with the same hash, exactly one gets Rotated.
 	// EUnauthenticated if the token is unknown or its session is revoked or
@@ -48,18 +51,21 @@ type SessionStore interface {
 	SessionByRefreshHash(ctx context.Context, hash string) (Session, error)
 	// SessionByID returns a session, live or not. ENotFound.
 	SessionByID(ctx context.Context, id string) (Session, error)
+	// SessionWithUser returns a session, live or not, and its user, in one
+	// round trip. ENotFound.
+	SessionWithUser(ctx context.Context, id string) (Session, User, error)
 	// ListSessions returns the user's live sessions at now, newest first.
 	ListSessions(ctx context.Context, userID string, now time.Time) ([]Session, error)
 	// RevokeSessions ends the live sessions that f selects and records a
-	// revocation for each, expiring at until. Sessions already ended are
-	// left alone and not returned.
-	RevokeSessions(ctx context.Context, f SessionFilter, until time.Time) ([]Revocation, error)
+	// revocation for each, expiring at until, with fx. Sessions already
+	// ended are left alone and not returned.
+	RevokeSessions(ctx context.Context, f SessionFilter, until time.Time, fx Effects) ([]Revocation, error)
 }
 
 // RevocationStore is the durable denylist.
 type RevocationStore interface {
-	// RevokeToken records the revocation of one access token id.
-	RevokeToken(ctx context.Context, jti string, until time.Time) (Revocation, error)
+	// RevokeToken records the revocation of one access token id, with fx.
+	RevokeToken(ctx context.Context, jti string, until time.Time, fx Effects) (Revocation, error)
 	// Revocations returns every revocation that has not expired at now, and
 	// a cursor for RevocationsSince.
 	Revocations(ctx context.Context, now time.Time) ([]Revocation, int64, error)
@@ -105,6 +111,7 @@ type Store interface {
 	RevocationStore
 	KeyStore
 	AuditStore
+	SecretStore
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 	// Close releases the connections.

@@ -36,7 +36,15 @@ type UserUpdate struct {
 	Role         *Role
 	Active       *bool
 	PasswordHash *string
+	// KeepAnAdmin refuses, with ErrLastAdmin, a change that would leave
+	// no active administrator (the store decides, under a lock, so that
+	// two administrators demoting each other at once cannot both win).
+	KeepAnAdmin bool
 }
+
+// ErrLastAdmin refuses to disable, demote or delete the last active
+// administrator, who would lock everyone out of the admin API.
+var ErrLastAdmin = Reasonf(EConflict, "last_admin", "The last active administrator cannot be disabled, demoted or deleted")
 
 // Empty reports whether the update changes nothing.
 func (u UserUpdate) Empty() bool {

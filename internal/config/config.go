@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gatehouse/gatehouse/verify"
 )
 
 // Config is every setting of the server and the CLI.
@@ -42,6 +44,9 @@ type Config struct {
 	// LoginWait is how long a login may wait for a password-hashing slot
 	// before it is refused with 503.
 	LoginWait time.Duration
+	// Leeway is the clock skew allowed when Gatehouse verifies its own
+	// tokens (at most verify.MaxLeeway).
+	Leeway time.Duration
 	// Browser holds cookie mode, CORS and web-page settings.
 	Browser Browser
 
@@ -76,6 +81,7 @@ func Defaults() Config {
 		LogFormat:       "text",
 		KeyPublishDelay: 5 * time.Minute,
 		LoginWait:       250 * time.Millisecond,
+		Leeway:          30 * time.Second,
 		Browser: Browser{
 			CookieSecure: true, CookieSameSite: "strict",
 			AccessCookie: "__Host-gatehouse_access", RefreshCookie: "__Secure-gatehouse_refresh",
@@ -124,6 +130,7 @@ func NewLoader(getenv func(string) string) *Loader {
 	l.dur("GATEHOUSE_KEY_PUBLISH_DELAY", &l.cfg.KeyPublishDelay)
 	l.dur("GATEHOUSE_KEY_ROTATE_EVERY", &l.cfg.KeyRotateEvery)
 	l.dur("GATEHOUSE_LOGIN_WAIT", &l.cfg.LoginWait)
+	l.dur("GATEHOUSE_CLOCK_LEEWAY", &l.cfg.Leeway)
 	l.dur("GATEHOUSE_AUDIT_RETENTION", &l.cfg.AuditRetention)
 	l.str("GATEHOUSE_DEBUG_ADDR", &l.cfg.DebugAddr)
 	l.browserEnv()
@@ -317,6 +324,8 @@ func (c Config) validateLifetimes() error {
 		return fmt.Errorf("GATEHOUSE_KEY_PUBLISH_DELAY=%s is out of range: use 0s to 24h", c.KeyPublishDelay)
 	case c.KeyRotateEvery != 0 && c.KeyRotateEvery < c.KeyPublishDelay+c.AccessTTL:
 		return fmt.Errorf("GATEHOUSE_KEY_ROTATE_EVERY=%s is shorter than the publish delay plus the access-token lifetime: use 0 (never) or a longer interval such as 720h", c.KeyRotateEvery)
+	case c.Leeway < 0 || c.Leeway > verify.MaxLeeway:
+		return fmt.Errorf("GATEHOUSE_CLOCK_LEEWAY=%s is out of range: use 0s to %s", c.Leeway, verify.MaxLeeway)
 	case c.LoginWait < 0 || c.LoginWait > 30*time.Second:
 		return fmt.Errorf("GATEHOUSE_LOGIN_WAIT=%s is out of range: use 0s to 30s", c.LoginWait)
 	case c.AuditRetention != 0 && c.AuditRetention < time.Hour:

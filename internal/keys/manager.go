@@ -267,7 +267,7 @@ func (m *Manager) Rotate(ctx context.Context) (auth.SigningKey, error) {
 		return auth.SigningKey{}, fmt.Errorf("keys: rotate: %w", err)
 	}
 	m.opt.Log.Info("rotated signing key", "kid", k.ID, "alg", k.Algorithm, "signs_from", activates)
-	m.opt.Audit.Record(ctx, auth.AuditEvent{
+	m.opt.Audit.Record(ctx, audit.OriginFrom(ctx), auth.AuditEvent{
 		Event:  auth.AuditKeyRotated,
 		Detail: fmt.Sprintf("kid=%s alg=%s signs_from=%s", k.ID, k.Algorithm, activates.UTC().Format(time.RFC3339)),
 	})

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/auth"
+	"github.com/gatehouse/gatehouse/verify"
 )
 
 // Set is the in-memory denylist. It is safe for concurrent use.
@@ -22,6 +23,18 @@ type Set struct {
 
 	publisher Publisher
 	log       *slog.Logger
+	// onSession is told of every revoked session id the set learns of.
+	onSession func(sid string)
+}
+
+// OnSessionRevoked registers fn to be told of every session revocation
+// the set learns of, from this process, the other replicas or a reload
+// (a cache of live sessions forgets them). Call it before serving; fn must
+// be quick and must not call back into the set.
+func (s *Set) OnSessionRevoked(fn func(sid string)) {
+	s.mu.Lock()
+	s.onSession = fn
+	s.mu.Unlock()
 }
 
 // NewSet returns an empty set; now is the clock (time.Now when nil).
@@ -59,6 +72,9 @@ func (s *Set) add(r auth.Revocation) {
 	m := s.tokens
 	if r.Kind == auth.RevokedSession {
 		m = s.sessions
+		if s.onSession != nil {
+			s.onSession(r.ID)
+		}
 	}
 	if old, ok := m[r.ID]; !ok || exp > old {
 		m[r.ID] = exp
@@ -69,7 +85,9 @@ func (s *Set) add(r auth.Revocation) {
 func (s *Set) Replace(recs []auth.Revocation) {
 	sessions := make(map[string]int64, len(s.sessions))
 	tokens := make(map[string]int64, len(s.tokens))
-	fresh := &Set{sessions: sessions, tokens: tokens}
+	s.mu.RLock()
+	fresh := &Set{sessions: sessions, tokens: tokens, onSession: s.onSession}
+	s.mu.RUnlock()
 	for _, r := range recs {
 		fresh.add(r)
 	}
@@ -134,4 +152,11 @@ func (s *Set) Record(ctx context.Context, recs ...auth.Revocation) {
 	if err := s.publisher.Publish(ctx, recs); err != nil {
 		s.log.Warn("publishing revocations failed; other replicas will reload them from the database", "count", len(recs), "err", err)
 	}
+}
+
+// Until is when a revocation made at now can be forgotten: every access
+// token issued before now, living accessTTL, has expired by then, even to
+// a verifier allowing the largest clock leeway.
+func Until(now time.Time, accessTTL time.Duration) time.Time {
+	return now.Add(accessTTL + verify.MaxLeeway)
 }

@@ -6,15 +6,17 @@ import (
 	"github.com/gatehouse/gatehouse/internal/auth"
 )
 
-// me: GET /me → {"id","username","role"}, straight from the verified token:
-// a role change or a deletion revokes the token, so the claims are current.
+// meJSON is the caller as GET /me shows them.
+type meJSON struct {
+	ID       string `json:"id"`
+	Username string `json:"username"`
+	Role     string `json:"role"`
+}
+
+// me: GET /me → {"id","username","role"}, as the store knows the caller.
 func (s *Server) me(w http.ResponseWriter, r *http.Request) error {
-	c := claimsFrom(r)
-	writeJSON(w, http.StatusOK, struct {
-		ID       string `json:"id"`
-		Username string `json:"username"`
-		Role     string `json:"role"`
-	}{c.Subject, c.Username, c.Role})
+	p := principalOf(r)
+	writeJSON(w, http.StatusOK, meJSON{p.UserID, p.Username, string(p.Role)})
 	return nil
 }
 
@@ -31,8 +33,7 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) error {
 	if err := require(field{"current_password", body.Current}, field{"new_password", body.New}); err != nil {
 		return err
 	}
-	c := claimsFrom(r)
-	if err := s.cfg.Accounts.ChangePassword(r.Context(), c.Subject, c.SessionID, *body.Current, *body.New); err != nil {
+	if err := s.cfg.Accounts.ChangePassword(r.Context(), principalOf(r), *body.Current, *body.New, s.origin(r)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -54,15 +55,11 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) error {
 	if err := c.validate(); err != nil {
 		return err
 	}
-	u, err := s.cfg.Accounts.Signup(r.Context(), *c.Username, *c.Password)
+	u, err := s.cfg.Accounts.Signup(r.Context(), *c.Username, *c.Password, s.origin(r))
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, struct {
-		ID       string `json:"id"`
-		Username string `json:"username"`
-		Role     string `json:"role"`
-	}{u.ID, u.Username, string(u.Role)})
+	writeJSON(w, http.StatusCreated, meJSON{u.ID, u.Username, string(u.Role)})
 	return nil
 }
 
@@ -78,6 +75,6 @@ func (s *Server) public(w http.ResponseWriter, _ *http.Request) error {
 
 // dashboard: GET /admin/dashboard.
 func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) error {
-	writeJSON(w, http.StatusOK, message{"Welcome, " + claimsFrom(r).Username + ". Here's the admin dashboard."})
+	writeJSON(w, http.StatusOK, message{"Welcome, " + principalOf(r).Username + ". Here's the admin dashboard."})
 	return nil
 }

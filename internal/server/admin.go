@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/accounts"
+	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/auth"
 )
 
@@ -84,7 +85,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 	if body.IsActive != nil {
 		n.Active = *body.IsActive
 	}
-	u, err := s.cfg.Accounts.Create(r.Context(), n)
+	u, err := s.cfg.Accounts.Create(r.Context(), n, s.origin(r))
 	if err != nil {
 		return err
 	}
@@ -117,7 +118,7 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request) error {
 		role := auth.Role(*body.Role)
 		p.Role = &role
 	}
-	u, err := s.cfg.Accounts.Update(r.Context(), r.PathValue("id"), p)
+	u, err := s.cfg.Accounts.Update(r.Context(), r.PathValue("id"), p, s.origin(r))
 	if err != nil {
 		return err
 	}
@@ -127,7 +128,7 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request) error {
 
 // deleteUser: DELETE /admin/users/{id} → 204.
 func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) error {
-	if err := s.cfg.Accounts.Delete(r.Context(), r.PathValue("id")); err != nil {
+	if err := s.cfg.Accounts.Delete(r.Context(), r.PathValue("id"), false, s.origin(r)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -161,7 +162,7 @@ func (s *Server) userSessions(w http.ResponseWriter, r *http.Request) error {
 
 // endSession: DELETE /admin/sessions/{id} → 204.
 func (s *Server) endSession(w http.ResponseWriter, r *http.Request) error {
-	if err := s.cfg.Sessions.EndSession(r.Context(), r.PathValue("id")); err != nil {
+	if err := s.cfg.Sessions.EndSession(r.Context(), r.PathValue("id"), s.origin(r)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -171,7 +172,7 @@ func (s *Server) endSession(w http.ResponseWriter, r *http.Request) error {
 // rotateKey: POST /admin/keys/rotate → the new key, which signs once it
 // has been published for the publish delay.
 func (s *Server) rotateKey(w http.ResponseWriter, r *http.Request) error {
-	k, err := s.cfg.Keys.Rotate(r.Context())
+	k, err := s.cfg.Keys.Rotate(audit.WithOrigin(r.Context(), s.origin(r)))
 	if err != nil {
 		return err
 	}

@@ -49,5 +49,5 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		// Rounded up: a client that waits as told is not refused again.
 		h.Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(e.RetryAfter.Seconds())))))
 	}
-	writeJSON(w, status, errorBody{Detail: auth.ErrorMessage(err), Code: string(code)})
+	writeJSON(w, status, errorBody{Detail: auth.ErrorMessage(err), Code: auth.ErrorReason(err)})
 }

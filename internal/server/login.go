@@ -3,14 +3,31 @@ package server
 import (
 	"errors"
 	"net/http"
-	"strings"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/auth"
+	"github.com/gatehouse/gatehouse/internal/login"
 	"github.com/gatehouse/gatehouse/internal/sessions"
 	"github.com/gatehouse/gatehouse/verify"
 )
 
-var errBadRefresh = auth.Errorf(auth.EUnauthenticated, "Invalid or expired refresh token")
+// tokensJSON is the answer to a login or a refresh (the seed's shape).
+type tokensJSON struct {
+	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int    `json:"expires_in"`
+}
+
+// mfaRequiredJSON is the answer to a right first factor of a user with a
+// second factor: no token, an attempt to continue.
+type mfaRequiredJSON struct {
+	Detail    string   `json:"detail"`
+	Code      string   `json:"code"`
+	MFAToken  string   `json:"mfa_token"`
+	Methods   []string `json:"methods"`
+	ExpiresIn int      `json:"expires_in"`
+}
 
 type credentials struct {
 	Username *string `json:"username"`
@@ -19,10 +36,6 @@ type credentials struct {
 
 func (c credentials) validate() error {
 	return require(field{"username", c.Username}, field{"password", c.Password})
-}
-
-func (s *Server) client(r *http.Request) sessions.Client {
-	return sessions.Client{UserAgent: r.UserAgent(), IP: s.clientIP(r)}
 }
 
 // login: POST /auth/login {"username","password"}.
@@ -34,16 +47,36 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if err := c.validate(); err != nil {
 		return err
 	}
-	toks, err := s.cfg.Sessions.Login(r.Context(), *c.Username, *c.Password, s.client(r))
+	out, err := s.cfg.Login.Password(r.Context(), *c.Username, *c.Password, s.origin(r))
 	if err != nil {
 		return err
 	}
-	if wantsCookies(r) {
-		s.writeCookieTokens(w, toks)
-		return nil
-	}
-	writeJSON(w, http.StatusOK, toks)
+	s.writeOutcome(w, r, out)
 	return nil
+}
+
+// writeOutcome answers a login step: the session's tokens (in cookies
+// when the client asked for cookie mode), or 401 mfa_required.
+func (s *Server) writeOutcome(w http.ResponseWriter, r *http.Request, out login.Outcome) {
+	switch {
+	case out.Pending != nil:
+		w.Header().Set("WWW-Authenticate", "Bearer")
+		writeJSON(w, http.StatusUnauthorized, mfaRequiredJSON{
+			Detail: "Second factor required", Code: "mfa_required", MFAToken: out.Pending.Token,
+			Methods: out.Pending.Methods, ExpiresIn: int(out.Pending.ExpiresIn / time.Second),
+		})
+	case wantsCookies(r):
+		s.writeCookieTokens(w, *out.Session)
+	default:
+		writeTokens(w, *out.Session)
+	}
+}
+
+func writeTokens(w http.ResponseWriter, iss sessions.Issued) {
+	writeJSON(w, http.StatusOK, tokensJSON{
+		AccessToken: iss.AccessToken, RefreshToken: iss.RefreshToken, TokenType: "bearer",
+		ExpiresIn: int(iss.ExpiresIn / time.Second),
+	})
 }
 
 // refresh: POST /auth/refresh with the refresh token as bearer, in a JSON
@@ -54,7 +87,7 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	toks, err := s.cfg.Sessions.Refresh(r.Context(), tok, s.client(r))
+	iss, err := s.cfg.Sessions.Refresh(r.Context(), tok, s.origin(r))
 	if err != nil {
 		if fromCookie && auth.ErrorCode(err) == auth.EUnauthenticated {
 			s.clearCookies(w) // a dead session's cookies are of no more use
@@ -62,10 +95,10 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if fromCookie {
-		s.writeCookieTokens(w, toks)
+		s.writeCookieTokens(w, iss)
 		return nil
 	}
-	writeJSON(w, http.StatusOK, toks)
+	writeTokens(w, iss)
 	return nil
 }
 
@@ -86,7 +119,7 @@ func refreshTokenFromRequest(r *http.Request) (string, error) {
 		case errors.Is(err, verify.ErrNoToken):
 			return "", errNoToken
 		case err != nil:
-			return "", errBadRefresh
+			return "", sessions.ErrBadRefresh
 		}
 		return tok, nil
 	}
@@ -103,55 +136,4 @@ func refreshTokenFromRequest(r *http.Request) (string, error) {
 		return "", err
 	}
 	return *body.RefreshToken, nil
-}
-
-// logout: POST /auth/logout[?scope=global|others] → 204.
-func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
-	scope, err := sessions.ParseScope(r.URL.Query().Get("scope"))
-	if err != nil {
-		return err
-	}
-	if err := s.cfg.Sessions.Logout(r.Context(), claimsFrom(r), scope); err != nil {
-		return err
-	}
-	if viaCookie(r) && scope != sessions.ScopeOthers {
-		s.clearCookies(w)
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
-}
-
-// revoke: POST /auth/revoke (RFC 7009), token as form or JSON field.
-func (s *Server) revoke(w http.ResponseWriter, r *http.Request) error {
-	tok, err := revokedTokenOf(r)
-	if err != nil {
-		return err
-	}
-	if err := s.cfg.Sessions.Revoke(r.Context(), claimsFrom(r), tok); err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, struct{}{})
-	return nil
-}
-
-func revokedTokenOf(r *http.Request) (string, error) {
-	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
-		if err := r.ParseForm(); err != nil {
-			return "", decodeError(err)
-		}
-		if !r.PostForm.Has("token") {
-			return "", require(field{"token", nil})
-		}
-		return r.PostForm.Get("token"), nil
-	}
-	var body struct {
-		Token *string `json:"token"`
-	}
-	if err := decodeJSON(r, &body); err != nil {
-		return "", err
-	}
-	if err := require(field{"token", body.Token}); err != nil {
-		return "", err
-	}
-	return *body.Token, nil
 }

@@ -84,6 +84,10 @@ var rejectReasons = []struct {
 	{verify.ErrNotYetValid, "not_yet_valid"},
 }
 
+// untrusted counts a correctly signed access token that the store does
+// not stand behind (its user or session missing, ended or another's).
+func (m *metrics) untrusted() { m.rejects.WithLabelValues("untrusted").Inc() }
+
 // rejected counts a refused access token by its first reason.
 func (m *metrics) rejected(err error) {
 	for _, r := range rejectReasons {

@@ -5,33 +5,43 @@ import (
 	"errors"
 	"net/http"
 
-	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/verify"
 )
 
 type callerKey struct{}
 
-// caller is who authed found: the verified claims, and whether the access
-// token came from the cookie.
+// caller is who authed found: the principal the store stands behind, and
+// whether the access token came from the cookie.
 type caller struct {
-	claims    *verify.Claims
+	principal auth.Principal
 	viaCookie bool
 }
 
-func callerOf(r *http.Request) caller {
+func callerOf(r *http.Request) *caller {
 	c, _ := r.Context().Value(callerKey{}).(*caller)
 	if c == nil {
-		return caller{}
+		return &caller{}
 	}
-	return *c
+	return c
 }
 
 // viaCookie reports whether authed took the access token from the cookie.
 func viaCookie(r *http.Request) bool { return callerOf(r).viaCookie }
 
-// claimsFrom returns the verified claims that authed put in the context.
-func claimsFrom(r *http.Request) *verify.Claims { return callerOf(r).claims }
+// principalOf returns the caller that authed put in the context.
+func principalOf(r *http.Request) auth.Principal { return callerOf(r).principal }
+
+// origin is who asks for a change and from where: the client's address,
+// its user agent, and the authenticated caller when there is one. Every
+// mutating service call takes it.
+func (s *Server) origin(r *http.Request) auth.Origin {
+	o := auth.Origin{IP: s.clientIP(r), UserAgent: r.UserAgent()}
+	if c, _ := r.Context().Value(callerKey{}).(*caller); c != nil {
+		o = o.ByPrincipal(c.principal)
+	}
+	return o
+}
 
 var (
 	errNoToken  = auth.Errorf(auth.EUnauthenticated, "Not authenticated")
@@ -40,8 +50,8 @@ var (
 )
 
 // authed requires a valid, unrevoked access token, from the Authorization
-// header or else from the access cookie, and passes its claims on in the
-// context, where the audit trail also finds the caller as the actor.
+// header or else from the access cookie, whose session and user the store
+// stands behind, and passes the principal on in the context.
 // State-changing cookie requests have passed crossOrigin.
 func (s *Server) authed(h handlerFunc) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
@@ -49,10 +59,14 @@ func (s *Server) authed(h handlerFunc) handlerFunc {
 		if err != nil {
 			return err
 		}
-		ctx := context.WithValue(r.Context(), callerKey{}, &caller{claims: c, viaCookie: fromCookie})
-		if changes(r) {
-			ctx = audit.WithActor(ctx, c.Subject, c.Username)
+		p, err := s.cfg.Trust.Principal(r.Context(), c)
+		if err != nil {
+			if auth.ErrorCode(err) == auth.EUnauthenticated {
+				s.metrics.untrusted()
+			}
+			return err
 		}
+		ctx := context.WithValue(r.Context(), callerKey{}, &caller{principal: p, viaCookie: fromCookie})
 		return h(w, r.WithContext(ctx))
 	}
 }
@@ -85,25 +99,14 @@ func (s *Server) verifyAccess(r *http.Request, tok string) (*verify.Claims, erro
 	return c, nil
 }
 
-// admin requires an access token with the admin role.
+// admin requires a caller whose role, in the store, is admin.
 func (s *Server) admin(h handlerFunc) handlerFunc {
 	return s.authed(func(w http.ResponseWriter, r *http.Request) error {
-		if claimsFrom(r).Role != string(auth.RoleAdmin) {
+		if !principalOf(r).IsAdmin() {
 			return errNotAdmin
 		}
 		return h(w, r)
 	})
-}
-
-// changes reports whether r may change something, and so be recorded in
-// the audit trail: reads (GET, HEAD, OPTIONS) record nothing, so they skip
-// gathering the audit trail's origin and actor.
-func changes(r *http.Request) bool {
-	switch r.Method {
-	case http.MethodGet, http.MethodHead, http.MethodOptions:
-		return false
-	}
-	return true
 }
 
 // limitBody caps every request body at MaxBodyBytes.

@@ -15,8 +15,10 @@ import (
 	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/keys"
+	"github.com/gatehouse/gatehouse/internal/login"
 	"github.com/gatehouse/gatehouse/internal/revocation"
 	"github.com/gatehouse/gatehouse/internal/sessions"
+	"github.com/gatehouse/gatehouse/internal/trust"
 	"github.com/gatehouse/gatehouse/verify"
 )
 
@@ -28,8 +30,11 @@ type Check struct {
 
 // Config wires a Server.
 type Config struct {
+	Login    *login.Service
 	Sessions *sessions.Service
 	Accounts *accounts.Service
+	// Trust decides who the bearer of a verified token is.
+	Trust    *trust.Resolver
 	Keys     *keys.Manager
 	Verifier *verify.Verifier
 	Audit    *audit.Recorder
@@ -129,13 +134,9 @@ func (s *Server) routes(mux *http.ServeMux) {
 // handlerFunc is a handler that returns its error instead of writing it.
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
-// handle runs h, with the client's address and user agent in the context
-// for the audit trail when the request may change something.
+// handle runs h and writes the error it returns.
 func (s *Server) handle(h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if changes(r) {
-			r = r.WithContext(audit.WithOrigin(r.Context(), audit.Origin{IP: s.clientIP(r), UserAgent: r.UserAgent()}))
-		}
 		if err := h(w, r); err != nil {
 			s.writeError(w, r, err)
 		}

@@ -2,12 +2,10 @@ package sessions
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/gatehouse/gatehouse/internal/auth"
-	"github.com/gatehouse/gatehouse/internal/keys"
+	"github.com/gatehouse/gatehouse/internal/revocation"
 	"github.com/gatehouse/gatehouse/internal/token"
-	"github.com/gatehouse/gatehouse/verify"
 )
 
 // Scope says which sessions a logout ends.
@@ -40,68 +38,59 @@ func (sc Scope) String() string {
 }
 
 // Logout ends the caller's session, all their sessions, or all the others.
-func (s *Service) Logout(ctx context.Context, caller *verify.Claims, scope Scope) error {
-	f := auth.SessionFilter{SessionID: caller.SessionID}
+func (s *Service) Logout(ctx context.Context, p auth.Principal, scope Scope, o auth.Origin) error {
+	f := auth.SessionFilter{SessionID: p.SessionID}
 	switch scope {
 	case ScopeGlobal:
-		f = auth.SessionFilter{UserID: caller.Subject}
+		f = auth.SessionFilter{UserID: p.UserID}
 	case ScopeOthers:
-		f = auth.SessionFilter{UserID: caller.Subject, ExceptSessionID: caller.SessionID}
+		f = auth.SessionFilter{UserID: p.UserID, ExceptSessionID: p.SessionID}
 	}
-	n, err := s.revokeSessions(ctx, f)
+	return s.end(ctx, f, o, auth.AuditEvent{
+		Event: auth.AuditLogout, UserID: p.UserID, Username: p.Username, SessionID: p.SessionID,
+		Detail: "scope=" + scope.String(),
+	})
+}
+
+// end ends the sessions f selects, with the audit event e in the same
+// transaction, and spreads the revocations.
+func (s *Service) end(ctx context.Context, f auth.SessionFilter, o auth.Origin, e auth.AuditEvent) error {
+	recs, err := s.store.RevokeSessions(ctx, f, s.revokeUntil(s.now()), s.audit.Effects(ctx, o, e))
 	if err != nil {
 		return err
 	}
-	s.Audit.Record(ctx, auth.AuditEvent{
-		Event: auth.AuditLogout, UserID: caller.Subject, Username: caller.Username, SessionID: caller.SessionID,
-		Detail: fmt.Sprintf("scope=%s sessions_ended=%d", scope, n),
-	})
+	s.denylist.Record(ctx, recs...)
 	return nil
-}
-
-// revokeSessions ends the sessions f selects and returns how many it ended.
-func (s *Service) revokeSessions(ctx context.Context, f auth.SessionFilter) (int, error) {
-	recs, err := s.Store.RevokeSessions(ctx, f, s.revokeUntil(s.Now()))
-	if err != nil {
-		return 0, err
-	}
-	s.Revocations.Record(ctx, recs...)
-	return len(recs), nil
 }
 
 // EndSession ends one session by id (an administrator's action).
-func (s *Service) EndSession(ctx context.Context, id string) error {
-	sess, err := s.Store.SessionByID(ctx, id)
+// ENotFound.
+func (s *Service) EndSession(ctx context.Context, id string, o auth.Origin) error {
+	sess, err := s.store.SessionByID(ctx, id)
 	if err != nil {
 		return err
 	}
-	n, err := s.revokeSessions(ctx, auth.SessionFilter{SessionID: id})
-	if err != nil {
-		return err
-	}
-	s.Audit.Record(ctx, auth.AuditEvent{
-		Event: auth.AuditSessionEnded, UserID: sess.UserID, Username: s.username(ctx, sess.UserID),
-		SessionID: id, Detail: fmt.Sprintf("sessions_ended=%d", n),
+	return s.end(ctx, auth.SessionFilter{SessionID: id}, o, auth.AuditEvent{
+		Event: auth.AuditSessionEnded, UserID: sess.UserID, Username: s.username(ctx, sess.UserID), SessionID: id,
 	})
-	return nil
 }
 
 // username returns the name of a user for the audit trail, or "" if it
 // cannot be read.
 func (s *Service) username(ctx context.Context, id string) string {
-	u, err := s.Store.UserByID(ctx, id)
+	u, err := s.store.UserByID(ctx, id)
 	if err != nil {
 		return ""
 	}
 	return u.Username
 }
 
-// UserSessions lists a user's live sessions.
+// UserSessions lists a user's live sessions. ENotFound.
 func (s *Service) UserSessions(ctx context.Context, userID string) ([]auth.Session, error) {
-	if _, err := s.Store.UserByID(ctx, userID); err != nil {
+	if _, err := s.store.UserByID(ctx, userID); err != nil {
 		return nil, err
 	}
-	return s.Store.ListSessions(ctx, userID, s.Now())
+	return s.store.ListSessions(ctx, userID, s.now())
 }
 
 var errNotYours = auth.Errorf(auth.EForbidden, "Not allowed to revoke another user's token")
@@ -110,55 +99,48 @@ var errNotYours = auth.Errorf(auth.EForbidden, "Not allowed to revoke another us
 // session), as RFC 7009 describes: a token that is invalid or already
 // expired needs nothing and is not an error. The caller must own the token
 // or be an administrator.
-func (s *Service) Revoke(ctx context.Context, caller *verify.Claims, tok string) error {
+func (s *Service) Revoke(ctx context.Context, p auth.Principal, tok string, o auth.Origin) error {
 	if token.LooksLikeRefreshToken(tok) {
-		return s.revokeRefresh(ctx, caller, tok)
+		return s.revokeRefresh(ctx, p, tok, o)
 	}
-	c, err := s.Verifier.Verify(ctx, tok)
+	c, err := s.verifier.Verify(ctx, tok)
 	if err != nil {
 		return nil // invalid, expired or already revoked: nothing to do
 	}
-	if !mayRevoke(caller, c.Subject) {
+	if !mayRevoke(p, c.Subject) {
 		return errNotYours
 	}
-	rec, err := s.Store.RevokeToken(ctx, c.ID, c.ExpiresAt.Add(keys.MaxLeeway))
+	rec, err := s.store.RevokeToken(ctx, c.ID, revocation.Until(c.ExpiresAt, 0), s.audit.Effects(ctx, o, auth.AuditEvent{
+		Event: auth.AuditRevoked, UserID: c.Subject, Username: c.Username, SessionID: c.SessionID,
+		Detail: "token=access jti=" + c.ID,
+	}))
 	if err != nil {
 		return err
 	}
-	s.Revocations.Record(ctx, rec)
-	s.Audit.Record(ctx, auth.AuditEvent{
-		Event: auth.AuditRevoked, UserID: c.Subject, Username: c.Username, SessionID: c.SessionID,
-		Detail: "token=access jti=" + c.ID,
-	})
+	s.denylist.Record(ctx, rec)
 	return nil
 }
 
-func (s *Service) revokeRefresh(ctx context.Context, caller *verify.Claims, tok string) error {
-	sess, err := s.Store.SessionByRefreshHash(ctx, token.HashRefreshToken(tok))
+func (s *Service) revokeRefresh(ctx context.Context, p auth.Principal, tok string, o auth.Origin) error {
+	sess, err := s.store.SessionByRefreshHash(ctx, token.HashRefreshToken(tok))
 	if auth.ErrorCode(err) == auth.ENotFound {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	if !mayRevoke(caller, sess.UserID) {
+	if !mayRevoke(p, sess.UserID) {
 		return errNotYours
 	}
-	n, err := s.revokeSessions(ctx, auth.SessionFilter{SessionID: sess.ID})
-	if err != nil {
-		return err
-	}
-	name := caller.Username
-	if caller.Subject != sess.UserID {
+	name := p.Username
+	if p.UserID != sess.UserID {
 		name = s.username(ctx, sess.UserID)
 	}
-	s.Audit.Record(ctx, auth.AuditEvent{
-		Event: auth.AuditRevoked, UserID: sess.UserID, Username: name, SessionID: sess.ID,
-		Detail: fmt.Sprintf("token=refresh sessions_ended=%d", n),
+	return s.end(ctx, auth.SessionFilter{SessionID: sess.ID}, o, auth.AuditEvent{
+		Event: auth.AuditRevoked, UserID: sess.UserID, Username: name, SessionID: sess.ID, Detail: "token=refresh",
 	})
-	return nil
 }
 
-func mayRevoke(caller *verify.Claims, owner string) bool {
-	return caller.Subject == owner || caller.Role == string(auth.RoleAdmin)
+func mayRevoke(p auth.Principal, owner string) bool {
+	return p.UserID == owner || p.IsAdmin()
 }

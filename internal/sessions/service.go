@@ -1,60 +1,93 @@
-// Package sessions runs the flows that start, renew and end sessions:
-// login, refresh-token rotation with reuse detection, logout and token
-// revocation. It is shared by the HTTP server and the command line.
+// Package sessions owns the life of a session once its user has
+// authenticated: it starts one (for a user the login steps vouch for),
+// renews it by refresh-token rotation with reuse detection, and ends it by
+// logout, revocation or an administrator's hand. It does not check
+// passwords or second factors: internal/login does, then calls Start.
 package sessions
 
 import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"errors"
 	"log/slog"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/auth"
-	"github.com/gatehouse/gatehouse/internal/keys"
-	"github.com/gatehouse/gatehouse/internal/password"
 	"github.com/gatehouse/gatehouse/internal/revocation"
 	"github.com/gatehouse/gatehouse/internal/token"
 	"github.com/gatehouse/gatehouse/verify"
 )
 
-// Config wires a Service.
+// Store is what the sessions need of the database.
+type Store interface {
+	CreateSession(ctx context.Context, s auth.Session, refreshHash string, fx auth.Effects) error
+	RotateRefreshToken(ctx context.Context, r auth.Rotation) (auth.RotationResult, error)
+	SessionByRefreshHash(ctx context.Context, hash string) (auth.Session, error)
+	SessionByID(ctx context.Context, id string) (auth.Session, error)
+	ListSessions(ctx context.Context, userID string, now time.Time) ([]auth.Session, error)
+	RevokeSessions(ctx context.Context, f auth.SessionFilter, until time.Time, fx auth.Effects) ([]auth.Revocation, error)
+	RevokeToken(ctx context.Context, jti string, until time.Time, fx auth.Effects) (auth.Revocation, error)
+	UserByID(ctx context.Context, id string) (auth.User, error)
+}
+
+// Signers hands out the key that signs access tokens now (keys.Manager).
+type Signers interface {
+	Signer() (*token.Signer, error)
+}
+
+// Verifier checks an access token presented for revocation.
+type Verifier interface {
+	Verify(ctx context.Context, token string) (*verify.Claims, error)
+}
+
+// Denylist takes the revocations a change recorded, and spreads them to
+// every replica (revocation.Set).
+type Denylist interface {
+	Record(ctx context.Context, recs ...auth.Revocation)
+}
+
+// Cache is told of every session started or renewed, with its user
+// (trust.Resolver), so that the tokens issued here are trusted without a
+// database round trip.
+type Cache interface {
+	Remember(sess auth.Session, u auth.User)
+}
+
+// Config wires a Service. Store, Signers, Verifier and Denylist are
+// required.
 type Config struct {
-	Store         auth.Store
-	Passwords     *password.Hasher
-	Keys          *keys.Manager
-	Verifier      *verify.Verifier
-	Revocations   *revocation.Set
+	Store         Store
+	Signers       Signers
+	Verifier      Verifier
+	Denylist      Denylist
 	Issuer        string
 	Audience      string
 	AccessTTL     time.Duration
 	RefreshTTL    time.Duration
 	ReuseInterval time.Duration
-	Now           func() time.Time
+	Now           func() time.Time // time.Now when nil
 	Log           *slog.Logger
-	// Throttle slows password guessing; nil turns it off.
-	Throttle Throttle
-	// Audit records every flow's outcome; nil records nothing.
-	Audit *audit.Recorder
+	Audit         *audit.Recorder // nil records nothing
+	Cache         Cache           // nil: none
 }
 
-// Throttle counts failed logins per account and client address. A method
-// that fails never fails the login: Login logs the error and goes on as if
-// the throttle had no objection. An implementation backed by a remote store
-// should fall back on its own (see throttle.Failover) rather than fail.
-type Throttle interface {
-	// Wait says how long the client must wait before trying again.
-	Wait(ctx context.Context, account, addr string) (time.Duration, error)
-	// Failed records a wrong password (or an unknown user).
-	Failed(ctx context.Context, account, addr string) error
-	// Succeeded resets the account's counter for this address.
-	Succeeded(ctx context.Context, account, addr string) error
+// Service runs the session lifecycle. It is safe for concurrent use.
+type Service struct {
+	store    Store
+	signers  Signers
+	verifier Verifier
+	denylist Denylist
+	issuer   string
+	audience string
+	access   time.Duration
+	refresh  time.Duration
+	reuse    time.Duration
+	now      func() time.Time
+	log      *slog.Logger
+	audit    *audit.Recorder
+	cache    Cache
 }
-
-// Service runs the session flows.
-type Service struct{ Config }
 
 // New returns a Service.
 func New(c Config) *Service {
@@ -64,262 +97,111 @@ func New(c Config) *Service {
 	if c.Log == nil {
 		c.Log = slog.Default()
 	}
-	return &Service{c}
-}
-
-// Tokens is the answer to a login or a refresh.
-type Tokens struct {
-	AccessToken  string `json:"access_token"`
-	RefreshToken string `json:"refresh_token"`
-	TokenType    string `json:"token_type"`
-	ExpiresIn    int    `json:"expires_in"`
-}
-
-// Client describes who is calling, for the session list and the logs.
-type Client struct {
-	UserAgent string
-	IP        string
-}
-
-// Errors with the exact messages of the contract.
-var (
-	errBadLogin   = auth.Errorf(auth.EUnauthenticated, "Invalid username or password")
-	errInactive   = auth.Errorf(auth.EInactive, "Inactive user")
-	errBadRefresh = auth.Errorf(auth.EUnauthenticated, "Invalid or expired refresh token")
-)
-
-// Login checks a username and password and starts a session. An unknown
-// user costs the same hashing work as a wrong password, and gets the same
-// answer; only the audit trail tells them apart.
-func (s *Service) Login(ctx context.Context, username, pw string, c Client) (Tokens, error) {
-	account := auth.UsernameKey(username)
-	a := attempt{name: username}
-	if err := s.Passwords.Admit(); err != nil {
-		s.auditLogin(ctx, c, a, err)
-		return Tokens{}, err
-	}
-	if wait := s.throttleWait(ctx, account, c.IP); wait > 0 {
-		err := &auth.Error{Code: auth.ETooMany, Message: "Too many failed logins; try again later", RetryAfter: wait}
-		a.reason = auth.AuditReasonThrottled
-		s.auditLogin(ctx, c, a, err)
-		return Tokens{}, err
-	}
-	toks, err := s.login(ctx, username, pw, c, &a)
-	s.throttleRecord(ctx, account, c.IP, err)
-	s.auditLogin(ctx, c, a, err)
-	return toks, err
-}
-
-// attempt is what a login found out, for the audit trail.
-type attempt struct {
-	name    string    // as typed
-	user    auth.User // zero for an unknown user
-	session string    // the session started
-	reason  string    // why it failed
-}
-
-func (s *Service) throttleWait(ctx context.Context, account, ip string) time.Duration {
-	if s.Throttle == nil {
-		return 0
-	}
-	wait, err := s.Throttle.Wait(ctx, account, ip)
-	if err != nil {
-		s.Log.WarnContext(ctx, "login throttle unavailable; not throttling", "ip", ip, "err", err)
-		return 0
-	}
-	return wait
-}
-
-// throttleRecord counts a wrong password and resets the count on success.
-// It is recorded even when the client has gone away meanwhile, so that
-// hanging up early does not make a guess free.
-func (s *Service) throttleRecord(ctx context.Context, account, ip string, loginErr error) {
-	if s.Throttle == nil {
-		return
-	}
-	ctx = context.WithoutCancel(ctx)
-	var err error
-	switch {
-	case loginErr == nil:
-		err = s.Throttle.Succeeded(ctx, account, ip)
-	case loginErr == errBadLogin:
-		err = s.Throttle.Failed(ctx, account, ip)
-	}
-	if err != nil {
-		s.Log.WarnContext(ctx, "login throttle unavailable; attempt not recorded", "ip", ip, "err", err)
+	return &Service{
+		store: c.Store, signers: c.Signers, verifier: c.Verifier, denylist: c.Denylist,
+		issuer: c.Issuer, audience: c.Audience, access: c.AccessTTL, refresh: c.RefreshTTL,
+		reuse: c.ReuseInterval, now: c.Now, log: c.Log, audit: c.Audit, cache: c.Cache,
 	}
 }
 
-func (s *Service) login(ctx context.Context, username, pw string, c Client, a *attempt) (Tokens, error) {
-	u, err := s.Store.UserByName(ctx, username)
-	if auth.ErrorCode(err) == auth.ENotFound {
-		a.reason = auth.AuditReasonUnknownUser
-		return Tokens{}, s.failUnknown(ctx, pw)
-	}
-	if err != nil {
-		return Tokens{}, err
-	}
-	a.user = u
-	ok, rehash, err := s.Passwords.Verify(ctx, pw, u.PasswordHash)
-	if err != nil {
-		return Tokens{}, err
-	}
-	if !ok {
-		a.reason = auth.AuditReasonWrongPassword
-		return Tokens{}, errBadLogin
-	}
-	if !u.Active {
-		a.reason = auth.AuditReasonInactive
-		return Tokens{}, errInactive
-	}
-	if rehash {
-		s.upgradeHash(ctx, u.ID, pw)
-	}
-	return s.start(ctx, u, c, a)
+// Issued is what a started or renewed session hands the client.
+type Issued struct {
+	AccessToken  string
+	RefreshToken string
+	ExpiresIn    time.Duration // the access token's lifetime
+	SessionID    string
 }
 
-// auditLogin records the outcome of a login: a success with its session,
-// or a failure with its reason.
-func (s *Service) auditLogin(ctx context.Context, c Client, a attempt, err error) {
-	e := auth.AuditEvent{
-		Event: auth.AuditLoginSucceeded, UserID: a.user.ID, Username: a.user.Username,
-		SessionID: a.session, IP: c.IP, UserAgent: c.UserAgent,
-	}
-	if e.Username == "" {
-		e.Username = auth.NormalizeUsername(a.name)
-	}
-	if err != nil {
-		e.Event, e.Detail = auth.AuditLoginFailed, a.reason
-		switch {
-		case errors.Is(err, password.ErrBusy):
-			e.Detail = auth.AuditReasonHashingBusy
-		case err != errBadLogin && err != errInactive && auth.ErrorCode(err) != auth.ETooMany:
-			e.Detail = auth.AuditReasonError
-		}
-	}
-	s.Audit.Record(ctx, e)
-}
+// ErrBadRefresh is the answer to every refresh token that cannot be used.
+var ErrBadRefresh = auth.Errorf(auth.EUnauthenticated, "Invalid or expired refresh token")
 
-func (s *Service) failUnknown(ctx context.Context, pw string) error {
-	if err := s.Passwords.VerifyUnknownUser(ctx, pw); err != nil {
-		return err
+// Start begins a session for u, who authenticated as a says, and returns
+// its first tokens. fx commits with the session (the login's audit event,
+// stamped with the new session). The caller has checked every factor.
+func (s *Service) Start(ctx context.Context, u auth.User, a auth.Authentication, o auth.Origin, fx auth.Effects) (Issued, error) {
+	now := s.now()
+	if a.Time.IsZero() {
+		a.Time = now
 	}
-	return errBadLogin
-}
-
-// upgradeHash re-hashes a password whose stored hash uses an old scheme or
-// old parameters. A failure is logged: the login itself has succeeded.
-func (s *Service) upgradeHash(ctx context.Context, userID, pw string) {
-	h, err := s.Passwords.Hash(ctx, pw)
-	if err == nil {
-		err = s.Store.SetPasswordHash(ctx, userID, h)
-	}
-	if err != nil {
-		s.Log.Warn("upgrading password hash failed", "user", userID, "err", err)
-	}
-}
-
-func (s *Service) start(ctx context.Context, u auth.User, c Client, a *attempt) (Tokens, error) {
-	now := s.Now()
 	refresh, err := token.NewRefreshToken()
 	if err != nil {
-		return Tokens{}, err
+		return Issued{}, err
 	}
 	sess := auth.Session{
 		ID: newSessionID(), UserID: u.ID, CreatedAt: now, RefreshedAt: now,
-		ExpiresAt: now.Add(s.RefreshTTL), UserAgent: truncate(c.UserAgent, 256), IP: c.IP,
+		ExpiresAt: now.Add(s.refresh), UserAgent: truncate(o.UserAgent, 256), IP: o.IP, Auth: a,
 	}
-	if err := s.Store.CreateSession(ctx, sess, token.HashRefreshToken(refresh)); err != nil {
-		return Tokens{}, err
+	if err := s.store.CreateSession(ctx, sess, token.HashRefreshToken(refresh), fx); err != nil {
+		return Issued{}, err
 	}
-	a.session = sess.ID
-	return s.tokens(u, sess.ID, refresh, now)
+	s.remember(sess, u)
+	return s.issue(u, sess, refresh, now)
 }
 
-func (s *Service) tokens(u auth.User, sid, refresh string, now time.Time) (Tokens, error) {
-	signer, err := s.Keys.Signer()
+func (s *Service) issue(u auth.User, sess auth.Session, refresh string, now time.Time) (Issued, error) {
+	signer, err := s.signers.Signer()
 	if err != nil {
-		return Tokens{}, err
+		return Issued{}, err
 	}
 	access, _, _, err := signer.Sign(token.AccessClaims{
-		Issuer: s.Issuer, Subject: u.ID, Audience: s.Audience, SessionID: sid,
-		Username: u.Username, Role: string(u.Role), IssuedAt: now, TTL: s.AccessTTL,
+		Issuer: s.issuer, Subject: u.ID, Audience: s.audience, SessionID: sess.ID,
+		Username: u.Username, Role: string(u.Role), IssuedAt: now, TTL: s.access,
+		AuthTime: sess.Auth.Time, AMR: sess.Auth.AMR,
 	})
 	if err != nil {
-		return Tokens{}, err
+		return Issued{}, err
 	}
-	return Tokens{AccessToken: access, RefreshToken: refresh, TokenType: "bearer", ExpiresIn: int(s.AccessTTL / time.Second)}, nil
+	return Issued{AccessToken: access, RefreshToken: refresh, ExpiresIn: s.access, SessionID: sess.ID}, nil
 }
 
 // Refresh uses up a refresh token and returns a new pair for the same
-// session. A token used up earlier than the reuse interval ends the session.
-func (s *Service) Refresh(ctx context.Context, presented string, c Client) (Tokens, error) {
+// session, with the session's amr and auth_time. A token used up earlier
+// than the reuse interval ends the session.
+func (s *Service) Refresh(ctx context.Context, presented string, o auth.Origin) (Issued, error) {
 	if !token.LooksLikeRefreshToken(presented) {
-		return Tokens{}, errBadRefresh
+		return Issued{}, ErrBadRefresh
 	}
 	next, err := token.NewRefreshToken()
 	if err != nil {
-		return Tokens{}, err
+		return Issued{}, err
 	}
-	now := s.Now()
-	rot := auth.Rotation{
+	now := s.now()
+	res, err := s.store.RotateRefreshToken(ctx, auth.Rotation{
 		PresentedHash: token.HashRefreshToken(presented), NewHash: token.HashRefreshToken(next),
-		Now: now, SessionTTL: s.RefreshTTL, ReuseInterval: s.ReuseInterval, RevokeUntil: s.revokeUntil(now),
-	}
-	var event *auth.AuditEvent
-	if s.Audit != nil {
+		Now: now, SessionTTL: s.refresh, ReuseInterval: s.reuse, RevokeUntil: s.revokeUntil(now),
 		// Written in the rotation's own transaction: one commit, and no
 		// refresh without its event.
-		rot.Audit = func(res auth.RotationResult) *auth.AuditEvent {
-			event = refreshEvent(res, c)
-			if event != nil {
-				*event = s.Audit.Prepare(ctx, *event)
-			}
-			return event
-		}
-	}
-	res, err := s.Store.RotateRefreshToken(ctx, rot)
+		Renewed: s.audit.Effects(ctx, o, auth.AuditEvent{Event: auth.AuditRefreshed}),
+		Reused:  s.audit.Effects(ctx, o, auth.AuditEvent{Event: auth.AuditRefreshReused, Detail: "session=revoked"}),
+	})
 	if auth.ErrorCode(err) == auth.EUnauthenticated {
-		return Tokens{}, errBadRefresh
+		return Issued{}, ErrBadRefresh
 	}
 	if err != nil {
-		return Tokens{}, err
-	}
-	if res.AuditErr != nil && event != nil {
-		s.Audit.Failed(ctx, *event, res.AuditErr)
+		return Issued{}, err
 	}
 	if res.Outcome == auth.Reused {
-		s.Revocations.Record(ctx, res.Revocations...)
-		s.Log.Warn("refresh token reused: session revoked", "session", res.Session.ID, "user", res.Session.UserID, "ip", c.IP)
-		return Tokens{}, errBadRefresh
+		s.denylist.Record(ctx, res.Revocations...)
+		s.log.Warn("refresh token reused: session revoked", "session", res.Session.ID, "user", res.Session.UserID, "ip", o.IP)
+		return Issued{}, ErrBadRefresh
 	}
 	if !res.User.Active {
-		return Tokens{}, errBadRefresh
+		return Issued{}, ErrBadRefresh
 	}
-	return s.tokens(res.User, res.Session.ID, next, now)
+	s.remember(res.Session, res.User)
+	return s.issue(res.User, res.Session, next, now)
 }
 
-// refreshEvent is the audit event of a rotation's outcome: the session
-// renewed, or revoked for reuse; none when the user is disabled (the
-// refresh is refused).
-func refreshEvent(res auth.RotationResult, c Client) *auth.AuditEvent {
-	e := &auth.AuditEvent{
-		Event: auth.AuditRefreshed, UserID: res.User.ID, Username: res.User.Username,
-		SessionID: res.Session.ID, IP: c.IP, UserAgent: c.UserAgent, Detail: res.Outcome.String(),
+func (s *Service) remember(sess auth.Session, u auth.User) {
+	if s.cache != nil {
+		s.cache.Remember(sess, u)
 	}
-	switch {
-	case res.Outcome == auth.Reused:
-		e.Event, e.Detail = auth.AuditRefreshReused, "session=revoked"
-	case !res.User.Active:
-		return nil
-	}
-	return e
 }
 
 // revokeUntil is when a revocation made at now can be forgotten: every
 // access token issued before now has expired by then.
 func (s *Service) revokeUntil(now time.Time) time.Time {
-	return now.Add(s.AccessTTL + keys.MaxLeeway)
+	return revocation.Until(now, s.access)
 }
 
 // newSessionID returns 128 random bits, base64url.

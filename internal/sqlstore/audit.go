@@ -47,17 +47,6 @@ func insertAudit(ctx context.Context, q querier, e *auth.AuditEvent) error {
 	return nil
 }
 
-// insertAuditInTx writes e inside the transaction tx, so that a failure of
-// the insert is undone alone and returned as auditErr while the
-// transaction goes on; err is a failure that broke the transaction.
-func (s *Store) insertAuditInTx(ctx context.Context, tx querier, e *auth.AuditEvent) (auditErr, err error) {
-	auditErr, err = s.d.isolate(ctx, tx, func() error { return insertAudit(ctx, tx, e) })
-	if auditErr != nil {
-		auditErr = s.fail(opRecordAudit, auditErr)
-	}
-	return auditErr, err
-}
-
 func scanAuditEvent(row scanner) (auth.AuditEvent, error) {
 	var e auth.AuditEvent
 	var created int64

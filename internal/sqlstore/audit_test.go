@@ -58,58 +58,103 @@ func BenchmarkRecordAudit(b *testing.B) {
 	b.Run("postgres", func(b *testing.B) { bench(b, closeAtEnd(b, newPostgres(b, postgresURL(b)))) })
 }
 
-// TestRotationWritesItsAuditEvent: the event a rotation's Audit returns is
-// written in the rotation's transaction, from its outcome; when the insert
-// fails, that alone is undone and reported, and the rotation stands.
-func TestRotationWritesItsAuditEvent(t *testing.T) {
+// TestMutationsWriteTheirAuditEvents: every audited mutation writes the
+// events of its Effects in its own transaction, stamped with what it
+// touched; when the insert fails, that alone is undone and reported to
+// AuditFailed, and the change commits.
+func TestMutationsWriteTheirAuditEvents(t *testing.T) {
 	dialects(t, func(t *testing.T, url string) {
 		s := closeAtEnd(t, openMigrated(t, url))
 		ctx := context.Background()
-		u := auth.User{Username: "audra", Role: auth.RoleUser, Active: true, PasswordHash: "$argon2id$v=19$x"}
-		if err := s.CreateUser(ctx, &u); err != nil {
-			t.Fatal(err)
+		var failed []auth.AuditEvent
+		fx := func(name auth.AuditEventName) auth.Effects {
+			return auth.Effects{
+				Audit:       []auth.AuditEvent{{Event: name}},
+				AuditFailed: func(e auth.AuditEvent, _ error) { failed = append(failed, e) },
+			}
 		}
 		now := time.Now().Truncate(time.Millisecond)
-		sess := auth.Session{ID: "sess-audit", UserID: u.ID, CreatedAt: now, RefreshedAt: now, ExpiresAt: now.Add(time.Hour)}
-		if err := s.CreateSession(ctx, sess, "hash-0"); err != nil {
-			t.Fatal(err)
+		rotation := func(from, to string) auth.Rotation {
+			return auth.Rotation{PresentedHash: from, NewHash: to, Now: now, SessionTTL: time.Hour,
+				RevokeUntil: now.Add(time.Hour), Renewed: fx(auth.AuditRefreshed), Reused: fx(auth.AuditRefreshReused)}
 		}
-		event := func(res auth.RotationResult) *auth.AuditEvent {
-			return &auth.AuditEvent{Time: now, Event: auth.AuditRefreshed, UserID: res.User.ID,
-				Username: res.User.Username, SessionID: res.Session.ID, Detail: res.Outcome.String()}
-		}
-		rot := func(from, to string, audit func(auth.RotationResult) *auth.AuditEvent) auth.RotationResult {
+		// run makes every kind of audited change once, for a user named
+		// name, and returns that user.
+		run := func(name string) auth.User {
 			t.Helper()
-			res, err := s.RotateRefreshToken(ctx, auth.Rotation{PresentedHash: from, NewHash: to, Now: now,
-				SessionTTL: time.Hour, RevokeUntil: now.Add(time.Hour), Audit: audit})
-			if err != nil {
-				t.Fatalf("rotate %s: %v", from, err)
+			u := auth.User{Username: name, Role: auth.RoleUser, Active: true, PasswordHash: "$argon2id$v=19$x"}
+			must(t, s.CreateUser(ctx, &u, fx(auth.AuditUserCreated)))
+			sess := auth.Session{ID: "sess-" + name, UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+			must(t, s.CreateSession(ctx, sess, name+"-0", fx(auth.AuditLoginSucceeded)))
+			res, err := s.RotateRefreshToken(ctx, rotation(name+"-0", name+"-1"))
+			must(t, err)
+			if res.Outcome != auth.Rotated {
+				t.Fatalf("rotation: %v", res.Outcome)
 			}
-			return res
+			// The same token after the (zero) reuse interval: reused.
+			res, err = s.RotateRefreshToken(ctx, rotation(name+"-0", name+"-2"))
+			must(t, err)
+			if res.Outcome != auth.Reused {
+				t.Fatalf("second rotation: %v", res.Outcome)
+			}
+			role := auth.RoleAdmin
+			_, _, err = s.UpdateUser(ctx, u.ID, auth.UserUpdate{Role: &role}, auth.EndSessions{All: true}, now.Add(time.Hour), fx(auth.AuditUserUpdated))
+			must(t, err)
+			_, err = s.RevokeToken(ctx, "jti-"+name, now.Add(time.Hour), fx(auth.AuditRevoked))
+			must(t, err)
+			_, err = s.RevokeSessions(ctx, auth.SessionFilter{UserID: u.ID}, now.Add(time.Hour), fx(auth.AuditLogout))
+			must(t, err)
+			_, err = s.DeleteUser(ctx, u.ID, now.Add(time.Hour), false, fx(auth.AuditUserDeleted))
+			must(t, err)
+			return u
 		}
-		if res := rot("hash-0", "hash-1", event); res.AuditErr != nil {
-			t.Fatal(res.AuditErr)
+		u := run("audra")
+		got, err := s.AuditEvents(ctx, auth.AuditFilter{Limit: 20})
+		must(t, err)
+		want := []struct {
+			event           auth.AuditEventName
+			user, sess, det string
+		}{
+			{auth.AuditUserDeleted, u.ID, "", "sessions_ended=0"},
+			{auth.AuditLogout, u.ID, "", "sessions_ended=0"},
+			{auth.AuditRevoked, "", "", ""},
+			{auth.AuditUserUpdated, u.ID, "", "sessions_ended=0"},
+			{auth.AuditRefreshReused, u.ID, "sess-audra", "reused"},
+			{auth.AuditRefreshed, u.ID, "sess-audra", "rotated"},
+			{auth.AuditLoginSucceeded, u.ID, "sess-audra", ""},
+			{auth.AuditUserCreated, u.ID, "", ""},
 		}
-		got, err := s.AuditEvents(ctx, auth.AuditFilter{Limit: 10})
-		if err != nil || len(got) != 1 || got[0].Event != auth.AuditRefreshed || got[0].UserID != u.ID ||
-			got[0].SessionID != sess.ID || got[0].Detail != "rotated" || !got[0].Time.Equal(now) {
-			t.Fatalf("events after a rotation: %+v, %v", got, err)
+		if len(got) != len(want) {
+			t.Fatalf("%d events, want %d: %+v", len(got), len(want), got)
 		}
-		rot("hash-1", "hash-2", func(auth.RotationResult) *auth.AuditEvent { return nil })
-		if got, _ := s.AuditEvents(ctx, auth.AuditFilter{Limit: 10}); len(got) != 1 {
-			t.Fatalf("an Audit that returns nil wrote %d events", len(got)-1)
+		for i, w := range want {
+			e := got[i]
+			if e.Event != w.event || e.UserID != w.user || e.SessionID != w.sess || e.Detail != w.det {
+				t.Errorf("event %d = %s user=%q session=%q detail=%q, want %+v", i, e.Event, e.UserID, e.SessionID, e.Detail, w)
+			}
+		}
+		if len(failed) != 0 {
+			t.Fatalf("AuditFailed called for %+v", failed)
 		}
 
+		// Without the audit table, every change still commits, and each of
+		// its events is reported.
 		if _, err := s.w.ExecContext(ctx, `DROP TABLE audit_events`); err != nil {
 			t.Fatal(err)
 		}
-		res := rot("hash-2", "hash-3", event)
-		if res.AuditErr == nil || res.Outcome != auth.Rotated {
-			t.Fatalf("rotation without an audit table: %+v", res)
+		v := run("vera")
+		if _, err := s.UserByID(ctx, v.ID); auth.ErrorCode(err) != auth.ENotFound {
+			t.Fatalf("the user whose events failed was not deleted: %v", err)
 		}
-		// The rotation committed: hash-3 is the live token.
-		if res := rot("hash-3", "hash-4", nil); res.Outcome != auth.Rotated {
-			t.Fatalf("the token of the rotation whose event failed: %+v", res)
+		if len(failed) != len(want) {
+			t.Fatalf("AuditFailed told of %d events, want %d", len(failed), len(want))
 		}
 	})
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
 }

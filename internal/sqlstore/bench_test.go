@@ -80,7 +80,7 @@ func sharedPoolSQLite(b *testing.B) *Store {
 func rotateChains(b *testing.B, rotate func(context.Context, auth.Rotation) error, s *Store) {
 	ctx := context.Background()
 	u := auth.User{Username: "bench", Role: auth.RoleUser, Active: true, PasswordHash: "h"}
-	if err := s.CreateUser(ctx, &u); err != nil {
+	if err := s.CreateUser(ctx, &u, auth.Effects{}); err != nil {
 		b.Fatal(err)
 	}
 	var chains atomic.Int64
@@ -89,7 +89,7 @@ func rotateChains(b *testing.B, rotate func(context.Context, auth.Rotation) erro
 		now := time.Now()
 		h := fmt.Sprintf("%d-0", c)
 		sess := auth.Session{ID: fmt.Sprint(c), UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
-		if err := s.CreateSession(ctx, sess, h); err != nil {
+		if err := s.CreateSession(ctx, sess, h, auth.Effects{}); err != nil {
 			b.Fatal(err)
 		}
 		for i := 1; next(); i++ {

@@ -32,4 +32,7 @@ const (
 	// commit, so that their seq order is their commit order (see
 	// insertRevocations).
 	lockRevocations lockKey = 0x47480002 // "GH" 2
+	// lockAdmins is held by a change that must leave an active
+	// administrator, from the count to the commit.
+	lockAdmins lockKey = 0x47480003 // "GH" 3
 )

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"github.com/gatehouse/gatehouse/internal/auth"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -23,7 +24,7 @@ func TestListenWakesOnRevocation(t *testing.T) {
 		b.Listen(ctx, func(context.Context) error { connects.Add(1); return nil }, func(context.Context) { notes.Add(1) })
 	}()
 	waitFor(t, func() bool { return connects.Load() == 1 })
-	if _, err := a.RevokeToken(ctx, "jti-1", time.Now().Add(time.Hour)); err != nil {
+	if _, err := a.RevokeToken(ctx, "jti-1", time.Now().Add(time.Hour), auth.Effects{}); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, func() bool { return notes.Load() >= 1 })

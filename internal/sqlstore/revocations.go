@@ -55,13 +55,17 @@ func (s *Store) insertRevocations(ctx context.Context, tx querier, kind auth.Rev
 	return revs, nil
 }
 
-// RevokeToken records the revocation of one access token id.
-func (s *Store) RevokeToken(ctx context.Context, jti string, until time.Time) (auth.Revocation, error) {
+// RevokeToken records the revocation of one access token id, with fx.
+func (s *Store) RevokeToken(ctx context.Context, jti string, until time.Time, fx auth.Effects) (auth.Revocation, error) {
 	var revs []auth.Revocation
-	err := s.inTx(ctx, func(tx querier) error {
-		var err error
-		revs, err = s.insertRevocations(ctx, tx, auth.RevokedToken, []string{jti}, until, now())
-		return err
+	err := s.mutate(ctx, func(tx querier) (applied, error) {
+		t := now()
+		res, err := s.applyEffects(ctx, tx, fx, subject{}, t)
+		if err != nil {
+			return applied{}, err
+		}
+		revs, err = s.insertRevocations(ctx, tx, auth.RevokedToken, []string{jti}, until, t)
+		return res, err
 	})
 	if err != nil {
 		return auth.Revocation{}, s.fail(opRevokeToken, err)
@@ -132,12 +136,14 @@ var pruneSteps = []struct {
 	delay time.Duration
 }{
 	{`DELETE FROM revocations WHERE expires_at <= $1`, 0},
+	{`DELETE FROM one_time_secrets WHERE expires_at <= $1`, pruneEndedAfter},
 	{`DELETE FROM refresh_tokens WHERE session_id IN (SELECT id FROM sessions
 		WHERE expires_at <= $1 OR revoked_at <= $1)`, pruneEndedAfter},
 	{`DELETE FROM sessions WHERE expires_at <= $1 OR revoked_at <= $1`, pruneEndedAfter},
 }
 
-// Prune deletes the revocations expired at now, and the sessions (with
+// Prune deletes the revocations expired at now, the one-time secrets and
+// the sessions (with
 // their refresh tokens) that expired or were revoked more than a day
 // before now. It returns how many rows it removed.
 func (s *Store) Prune(ctx context.Context, now time.Time) (int64, error) {

@@ -38,16 +38,11 @@ const (
 // unknown or its session is revoked or expired.
 func (s *Store) RotateRefreshToken(ctx context.Context, r auth.Rotation) (auth.RotationResult, error) {
 	var res auth.RotationResult
-	err := s.inTx(ctx, func(tx querier) error {
+	err := s.mutate(ctx, func(tx querier) (applied, error) {
 		var err error
-		res, err = s.rotate(ctx, tx, r)
-		if err != nil || r.Audit == nil {
-			return err
-		}
-		if e := r.Audit(res); e != nil {
-			res.AuditErr, err = s.insertAuditInTx(ctx, tx, e)
-		}
-		return err
+		var app applied
+		res, app, err = s.rotate(ctx, tx, r)
+		return app, err
 	})
 	if err != nil {
 		return auth.RotationResult{}, s.fail(opRotate, err)
@@ -55,67 +50,89 @@ func (s *Store) RotateRefreshToken(ctx context.Context, r auth.Rotation) (auth.R
 	return res, nil
 }
 
-func (s *Store) rotate(ctx context.Context, tx querier, r auth.Rotation) (auth.RotationResult, error) {
+// outcomeEffects writes the effects of a rotation's outcome, stamped with
+// its session, its user and the outcome's name.
+func (s *Store) outcomeEffects(ctx context.Context, tx querier, r auth.Rotation, res auth.RotationResult) (applied, error) {
+	fx := r.Renewed
+	if res.Outcome == auth.Reused {
+		fx = r.Reused
+	}
+	sub := subjectOf(res.User, res.Session.ID)
+	sub.detail = res.Outcome.String()
+	return s.applyEffects(ctx, tx, fx, sub, r.Now)
+}
+
+func (s *Store) rotate(ctx context.Context, tx querier, r auth.Rotation) (auth.RotationResult, applied, error) {
 	var sessionID string
 	err := tx.QueryRowContext(ctx, useToken, ms(r.Now), r.PresentedHash).Scan(&sessionID)
 	switch {
 	case err == nil:
-		return extend(ctx, tx, r, sessionID, auth.Rotated)
+		return s.extend(ctx, tx, r, sessionID, auth.Rotated)
 	case errors.Is(err, sql.ErrNoRows):
 		return s.rotateUsed(ctx, tx, r)
 	}
-	return auth.RotationResult{}, err
+	return auth.RotationResult{}, applied{}, err
 }
 
 // rotateUsed handles a token that useToken did not change: unknown, or
 // used up already.
-func (s *Store) rotateUsed(ctx context.Context, tx querier, r auth.Rotation) (auth.RotationResult, error) {
+func (s *Store) rotateUsed(ctx context.Context, tx querier, r auth.Rotation) (auth.RotationResult, applied, error) {
 	var sessionID string
 	var used sql.NullInt64
 	err := tx.QueryRowContext(ctx, findToken, r.PresentedHash).Scan(&sessionID, &used)
 	if errors.Is(err, sql.ErrNoRows) || err == nil && !used.Valid {
-		return auth.RotationResult{}, errBadRefresh()
+		return auth.RotationResult{}, applied{}, errBadRefresh()
 	}
 	if err != nil {
-		return auth.RotationResult{}, err
+		return auth.RotationResult{}, applied{}, err
 	}
 	if r.ReuseInterval > 0 && r.Now.Sub(fromMS(used.Int64)) <= r.ReuseInterval {
-		return extend(ctx, tx, r, sessionID, auth.Grace)
+		return s.extend(ctx, tx, r, sessionID, auth.Grace)
 	}
 	return s.endReused(ctx, tx, r, sessionID)
 }
 
 // extend renews a live session and gives it r.NewHash as a live token.
-func extend(ctx context.Context, tx querier, r auth.Rotation, sessionID string, o auth.RotateOutcome) (auth.RotationResult, error) {
+func (s *Store) extend(ctx context.Context, tx querier, r auth.Rotation, sessionID string, o auth.RotateOutcome) (auth.RotationResult, applied, error) {
 	sess, err := scanSession(tx.QueryRowContext(ctx, extendSession,
 		ms(r.Now), ms(r.Now.Add(r.SessionTTL)), sessionID))
 	if errors.Is(err, sql.ErrNoRows) {
-		return auth.RotationResult{}, errBadRefresh()
+		return auth.RotationResult{}, applied{}, errBadRefresh()
 	}
 	if err != nil {
-		return auth.RotationResult{}, err
+		return auth.RotationResult{}, applied{}, err
 	}
 	if err := insertRefreshToken(ctx, tx, r.NewHash, sessionID, r.Now); err != nil {
-		return auth.RotationResult{}, err
+		return auth.RotationResult{}, applied{}, err
 	}
 	user, err := userByID(ctx, tx, sess.UserID)
-	return auth.RotationResult{Outcome: o, Session: sess, User: user}, err
+	if err != nil {
+		return auth.RotationResult{}, applied{}, err
+	}
+	res := auth.RotationResult{Outcome: o, Session: sess, User: user}
+	app, err := s.outcomeEffects(ctx, tx, r, res)
+	return res, app, err
 }
 
 // endReused revokes the session of a reused token. The transaction
 // commits: the revocation stands although the caller answers 401.
-func (s *Store) endReused(ctx context.Context, tx querier, r auth.Rotation, sessionID string) (auth.RotationResult, error) {
+func (s *Store) endReused(ctx context.Context, tx querier, r auth.Rotation, sessionID string) (auth.RotationResult, applied, error) {
 	sess, err := scanSession(tx.QueryRowContext(ctx, endSession, ms(r.Now), sessionID))
 	if errors.Is(err, sql.ErrNoRows) { // ended already
-		return auth.RotationResult{}, errBadRefresh()
+		return auth.RotationResult{}, applied{}, errBadRefresh()
 	}
 	if err != nil {
-		return auth.RotationResult{}, err
-	}
-	revs, err := s.insertRevocations(ctx, tx, auth.RevokedSession, []string{sessionID}, r.RevokeUntil, r.Now)
-	if err != nil {
-		return auth.RotationResult{}, err
+		return auth.RotationResult{}, applied{}, err
 	}
 	user, err := userByID(ctx, tx, sess.UserID)
-	return auth.RotationResult{Outcome: auth.Reused, Session: sess, User: user, Revocations: revs}, err
+	if err != nil {
+		return auth.RotationResult{}, applied{}, err
+	}
+	res := auth.RotationResult{Outcome: auth.Reused, Session: sess, User: user}
+	app, err := s.outcomeEffects(ctx, tx, r, res)
+	if err != nil {
+		return auth.RotationResult{}, applied{}, err
+	}
+	res.Revocations, err = s.insertRevocations(ctx, tx, auth.RevokedSession, []string{sessionID}, r.RevokeUntil, r.Now)
+	return res, app, err
 }

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/auth"
@@ -16,37 +17,65 @@ var (
 	opRevokeSessions = op{name: "revoke sessions"}
 )
 
-const sessionColumns = `id, user_id, created_at, refreshed_at, expires_at, revoked_at, user_agent, ip`
+const sessionColumns = `id, user_id, created_at, refreshed_at, expires_at, revoked_at, user_agent, ip, amr, auth_time`
 
 func scanSession(row scanner) (auth.Session, error) {
 	var s auth.Session
-	var created, refreshed, expires int64
-	var revoked sql.NullInt64
-	err := row.Scan(&s.ID, &s.UserID, &created, &refreshed, &expires, &revoked, &s.UserAgent, &s.IP)
-	s.CreatedAt, s.RefreshedAt, s.ExpiresAt = fromMS(created), fromMS(refreshed), fromMS(expires)
-	s.RevokedAt = fromNullMS(revoked)
+	dest, finish := sessionDest(&s)
+	err := row.Scan(dest...)
+	finish()
 	return s, err
 }
 
+// sessionDest returns the scan destinations of sessionColumns, and a func
+// that fills s from them once scanned.
+func sessionDest(s *auth.Session) ([]any, func()) {
+	var created, refreshed, expires, authTime int64
+	var revoked sql.NullInt64
+	var amr string
+	dest := []any{&s.ID, &s.UserID, &created, &refreshed, &expires, &revoked, &s.UserAgent, &s.IP, &amr, &authTime}
+	return dest, func() {
+		s.CreatedAt, s.RefreshedAt, s.ExpiresAt = fromMS(created), fromMS(refreshed), fromMS(expires)
+		s.RevokedAt = fromNullMS(revoked)
+		s.Auth = auth.Authentication{AMR: strings.Fields(amr), Time: fromMS(authTime)}
+	}
+}
+
+// qualified prefixes each of a list of columns with a table alias.
+func qualified(alias, columns string) string {
+	cols := strings.Split(columns, ", ")
+	for i, c := range cols {
+		cols[i] = alias + "." + c
+	}
+	return strings.Join(cols, ", ")
+}
+
 // CreateSession stores s with its first refresh token, issued at
-// s.CreatedAt (now if zero; RefreshedAt defaults to CreatedAt). ENotFound
-// if the user does not exist.
-func (s *Store) CreateSession(ctx context.Context, sess auth.Session, refreshHash string) error {
+// s.CreatedAt (now if zero; RefreshedAt defaults to CreatedAt, and
+// Auth.Time to CreatedAt too), with fx. ENotFound if the user does not
+// exist.
+func (s *Store) CreateSession(ctx context.Context, sess auth.Session, refreshHash string, fx auth.Effects) error {
 	if sess.CreatedAt.IsZero() {
 		sess.CreatedAt = now()
 	}
 	if sess.RefreshedAt.IsZero() {
 		sess.RefreshedAt = sess.CreatedAt
 	}
-	err := s.inTx(ctx, func(tx querier) error {
+	if sess.Auth.Time.IsZero() {
+		sess.Auth.Time = sess.CreatedAt
+	}
+	err := s.mutate(ctx, func(tx querier) (applied, error) {
 		_, err := tx.ExecContext(ctx, `INSERT INTO sessions (`+sessionColumns+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 			sess.ID, sess.UserID, ms(sess.CreatedAt), ms(sess.RefreshedAt), ms(sess.ExpiresAt),
-			nullMS(sess.RevokedAt), sess.UserAgent, sess.IP)
+			nullMS(sess.RevokedAt), sess.UserAgent, sess.IP, strings.Join(sess.Auth.AMR, " "), ms(sess.Auth.Time))
 		if err != nil {
-			return err
+			return applied{}, err
 		}
-		return insertRefreshToken(ctx, tx, refreshHash, sess.ID, sess.CreatedAt)
+		if err := insertRefreshToken(ctx, tx, refreshHash, sess.ID, sess.CreatedAt); err != nil {
+			return applied{}, err
+		}
+		return s.applyEffects(ctx, tx, fx, subject{userID: sess.UserID, sessionID: sess.ID}, sess.CreatedAt)
 	})
 	return s.fail(opCreateSession, err)
 }
@@ -73,6 +102,22 @@ func (s *Store) SessionByID(ctx context.Context, id string) (auth.Session, error
 	return sess, s.fail(opSessionByID, err)
 }
 
+var sessionWithUser = `SELECT ` + qualified("s", sessionColumns) + `, ` + qualified("u", userColumns) + `
+	FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1`
+
+// SessionWithUser returns a session, live or not, and its user, in one
+// query. ENotFound.
+func (s *Store) SessionWithUser(ctx context.Context, id string) (auth.Session, auth.User, error) {
+	var sess auth.Session
+	var u auth.User
+	sdest, sfinish := sessionDest(&sess)
+	udest, ufinish := userDest(&u)
+	err := s.read().QueryRowContext(ctx, sessionWithUser, id).Scan(append(sdest, udest...)...)
+	sfinish()
+	ufinish()
+	return sess, u, s.fail(opSessionByID, err)
+}
+
 // ListSessions returns the user's live sessions at now, newest first.
 func (s *Store) ListSessions(ctx context.Context, userID string, now time.Time) ([]auth.Session, error) {
 	rows, err := s.read().QueryContext(ctx, `SELECT `+sessionColumns+` FROM sessions
@@ -86,18 +131,20 @@ func (s *Store) ListSessions(ctx context.Context, userID string, now time.Time) 
 }
 
 // RevokeSessions ends the live sessions that f selects and records a
-// revocation for each, expiring at until. Sessions already ended (revoked,
-// or expired by the store's clock) are left alone and not returned.
-// EInvalid if f sets neither UserID nor SessionID.
-func (s *Store) RevokeSessions(ctx context.Context, f auth.SessionFilter, until time.Time) ([]auth.Revocation, error) {
+// revocation for each, expiring at until, with fx. Sessions already ended
+// (revoked, or expired by the store's clock) are left alone and not
+// returned. EInvalid if f sets neither UserID nor SessionID.
+func (s *Store) RevokeSessions(ctx context.Context, f auth.SessionFilter, until time.Time, fx auth.Effects) ([]auth.Revocation, error) {
 	if f.UserID == "" && f.SessionID == "" {
 		return nil, auth.Errorf(auth.EInvalid, "A user or a session must be named")
 	}
 	var revs []auth.Revocation
-	err := s.inTx(ctx, func(tx querier) error {
+	err := s.mutate(ctx, func(tx querier) (applied, error) {
+		t := now()
+		var res applied
 		var err error
-		revs, err = s.revokeSessions(ctx, tx, f, until, now())
-		return err
+		revs, res, err = s.revokeSessions(ctx, tx, f, until, t, fx, subject{userID: f.UserID, sessionID: f.SessionID})
+		return res, err
 	})
 	if err != nil {
 		return nil, s.fail(opRevokeSessions, err)
@@ -117,15 +164,22 @@ const (
 		RETURNING id`
 )
 
-// revokeSessions revokes the sessions that f selects and live at t.
-func (s *Store) revokeSessions(ctx context.Context, tx querier, f auth.SessionFilter, until, t time.Time) ([]auth.Revocation, error) {
+// revokeSessions ends the sessions that f selects and live at t, writes
+// fx for sub (stamped with how many it ended), then records the
+// revocations, last.
+func (s *Store) revokeSessions(ctx context.Context, tx querier, f auth.SessionFilter, until, t time.Time, fx auth.Effects, sub subject) ([]auth.Revocation, applied, error) {
 	query, args := revokeByUser, []any{ms(t), f.UserID, f.ExceptSessionID}
 	if f.SessionID != "" {
 		query, args = revokeBySession, []any{ms(t), f.SessionID, f.ExceptSessionID, f.UserID}
 	}
 	ids, err := queryStrings(ctx, tx, query, args...)
 	if err != nil {
-		return nil, err
+		return nil, applied{}, err
 	}
-	return s.insertRevocations(ctx, tx, auth.RevokedSession, ids, until, t)
+	res, err := s.applyEffects(ctx, tx, fx, sub.ending(len(ids)), t)
+	if err != nil {
+		return nil, applied{}, err
+	}
+	revs, err := s.insertRevocations(ctx, tx, auth.RevokedSession, ids, until, t)
+	return revs, res, err
 }

@@ -96,11 +96,11 @@ func wantUnavailable(t *testing.T, err error, what string) {
 func TestErrorsKeepCause(t *testing.T) {
 	s := closeAtEnd(t, newSQLite(t))
 	u := auth.User{Username: "a", Role: auth.RoleUser, PasswordHash: "h"}
-	if err := s.CreateUser(context.Background(), &u); err != nil {
+	if err := s.CreateUser(context.Background(), &u, auth.Effects{}); err != nil {
 		t.Fatal(err)
 	}
 	u2 := u
-	err := s.CreateUser(context.Background(), &u2)
+	err := s.CreateUser(context.Background(), &u2, auth.Effects{})
 	var ae *auth.Error
 	if !errors.As(err, &ae) || ae.Code != auth.EConflict || ae.Message != "Username already exists" || ae.Err == nil {
 		t.Fatalf("duplicate user: %#v", err)
@@ -125,11 +125,11 @@ func TestConcurrentStoresSQLite(t *testing.T) {
 	b := closeAtEnd(t, mustOpen(t, url, Options{}))
 	ctx := context.Background()
 	u := auth.User{Username: "x", Role: auth.RoleUser, Active: true, PasswordHash: "h"}
-	if err := a.CreateUser(ctx, &u); err != nil {
+	if err := a.CreateUser(ctx, &u, auth.Effects{}); err != nil {
 		t.Fatal(err)
 	}
 	now := time.Now()
-	if err := a.CreateSession(ctx, auth.Session{ID: "s", UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}, "h0"); err != nil {
+	if err := a.CreateSession(ctx, auth.Session{ID: "s", UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}, "h0", auth.Effects{}); err != nil {
 		t.Fatal(err)
 	}
 	var wg sync.WaitGroup

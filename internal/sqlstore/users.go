@@ -25,29 +25,49 @@ const userColumns = `id, username, role, is_active, password_hash, created_at, u
 
 func scanUser(row scanner) (auth.User, error) {
 	var u auth.User
-	var created, updated int64
-	err := row.Scan(&u.ID, &u.Username, &u.Role, &u.Active, &u.PasswordHash, &created, &updated)
-	u.CreatedAt, u.UpdatedAt = fromMS(created), fromMS(updated)
+	dest, finish := userDest(&u)
+	err := row.Scan(dest...)
+	finish()
 	return u, err
 }
 
-// CreateUser stores u with a new UUIDv7 id, its username in NFKC form and
-// both timestamps set to now. EConflict if the username is taken.
-func (s *Store) CreateUser(ctx context.Context, u *auth.User) error {
-	id, err := uuid.NewV7()
-	if err != nil {
-		return fmt.Errorf("sqlstore: %s: %w", opCreateUser.name, err)
+// userDest returns the scan destinations of userColumns, and a func that
+// fills u from them once scanned.
+func userDest(u *auth.User) ([]any, func()) {
+	var created, updated int64
+	dest := []any{&u.ID, &u.Username, &u.Role, &u.Active, &u.PasswordHash, &created, &updated}
+	return dest, func() { u.CreatedAt, u.UpdatedAt = fromMS(created), fromMS(updated) }
+}
+
+// CreateUser stores u with its username in NFKC form, both timestamps set
+// to now and, unless u.ID is set, a new UUIDv7 id, with fx. EConflict if
+// the username is taken.
+func (s *Store) CreateUser(ctx context.Context, u *auth.User, fx auth.Effects) error {
+	id := u.ID
+	if id == "" {
+		v7, err := uuid.NewV7()
+		if err != nil {
+			return fmt.Errorf("sqlstore: %s: %w", opCreateUser.name, err)
+		}
+		id = v7.String()
 	}
 	t := now()
 	name := auth.NormalizeUsername(u.Username)
-	_, err = s.write().ExecContext(ctx, `INSERT INTO users
-		(id, username, username_key, role, is_active, password_hash, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $7)`,
-		id.String(), name, auth.UsernameKey(name), string(u.Role), u.Active, u.PasswordHash, ms(t))
+	created := auth.User{ID: id, Username: name}
+	err := s.mutate(ctx, func(tx querier) (applied, error) {
+		_, err := tx.ExecContext(ctx, `INSERT INTO users
+			(id, username, username_key, role, is_active, password_hash, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $7)`,
+			id, name, auth.UsernameKey(name), string(u.Role), u.Active, u.PasswordHash, ms(t))
+		if err != nil {
+			return applied{}, err
+		}
+		return s.applyEffects(ctx, tx, fx, subjectOf(created, ""), t)
+	})
 	if err != nil {
 		return s.fail(opCreateUser, err)
 	}
-	u.ID, u.Username, u.CreatedAt, u.UpdatedAt = id.String(), name, t, t
+	u.ID, u.Username, u.CreatedAt, u.UpdatedAt = id, name, t, t
 	return nil
 }
 
@@ -84,16 +104,17 @@ func (s *Store) ListUsers(ctx context.Context, after string, limit int) ([]auth.
 	return users, s.fail(opListUsers, err)
 }
 
-// UpdateUser applies u. When that changes a value, it revokes the user's
-// live sessions but exceptSession in the same transaction, each with a
-// revocation that expires at until. ENotFound.
-func (s *Store) UpdateUser(ctx context.Context, id string, u auth.UserUpdate, exceptSession string, until time.Time) (auth.User, []auth.Revocation, error) {
+// UpdateUser applies u and ends the sessions that end selects, with fx,
+// in one transaction; each ended session gets a revocation that expires at
+// until. It ends nothing unless asked. ENotFound.
+func (s *Store) UpdateUser(ctx context.Context, id string, u auth.UserUpdate, end auth.EndSessions, until time.Time, fx auth.Effects) (auth.User, []auth.Revocation, error) {
 	var user auth.User
 	var revs []auth.Revocation
-	err := s.inTx(ctx, func(tx querier) error {
+	err := s.mutate(ctx, func(tx querier) (applied, error) {
 		var err error
-		user, revs, err = s.updateUser(ctx, tx, id, u, exceptSession, until)
-		return err
+		var res applied
+		user, revs, res, err = s.updateUser(ctx, tx, id, u, end, until, fx)
+		return res, err
 	})
 	if err != nil {
 		return auth.User{}, nil, s.fail(opUpdateUser, err)
@@ -102,9 +123,15 @@ func (s *Store) UpdateUser(ctx context.Context, id string, u auth.UserUpdate, ex
 }
 
 // updateUser changes the row only where a value differs, so that "no row
-// changed" tells a no-op from a change without reading first.
-func (s *Store) updateUser(ctx context.Context, tx querier, id string, u auth.UserUpdate, except string, until time.Time) (auth.User, []auth.Revocation, error) {
+// changed" tells a no-op from a change without reading first. The
+// sessions named by end are ended either way.
+func (s *Store) updateUser(ctx context.Context, tx querier, id string, u auth.UserUpdate, end auth.EndSessions, until time.Time, fx auth.Effects) (auth.User, []auth.Revocation, applied, error) {
 	t := now()
+	if u.KeepAnAdmin && (u.Role != nil && *u.Role != auth.RoleAdmin || u.Active != nil && !*u.Active) {
+		if err := s.keepAnAdmin(ctx, tx, id); err != nil {
+			return auth.User{}, nil, applied{}, err
+		}
+	}
 	role, active, hash := nullString(u.Role), nullBool(u.Active), nullString(u.PasswordHash)
 	user, err := scanUser(tx.QueryRowContext(ctx, `UPDATE users SET
 		role = COALESCE($2, role), is_active = COALESCE($3, is_active),
@@ -114,13 +141,16 @@ func (s *Store) updateUser(ctx context.Context, tx querier, id string, u auth.Us
 		RETURNING `+userColumns, id, role, active, hash, ms(t)))
 	if errors.Is(err, sql.ErrNoRows) { // unknown user, or nothing to change
 		user, err = userByID(ctx, tx, id)
-		return user, nil, err
 	}
 	if err != nil {
-		return auth.User{}, nil, err
+		return auth.User{}, nil, applied{}, err
 	}
-	revs, err := s.revokeSessions(ctx, tx, auth.SessionFilter{UserID: id, ExceptSessionID: except}, until, t)
-	return user, revs, err
+	if !end.All {
+		res, err := s.applyEffects(ctx, tx, fx, subjectOf(user, ""), t)
+		return user, nil, res, err
+	}
+	revs, res, err := s.revokeSessions(ctx, tx, auth.SessionFilter{UserID: id, ExceptSessionID: end.Except}, until, t, fx, subjectOf(user, ""))
+	return user, revs, res, err
 }
 
 // nullString and nullBool pass a nil pointer as NULL and anything else as
@@ -148,13 +178,19 @@ func (s *Store) SetPasswordHash(ctx context.Context, id, hash string) error {
 }
 
 // DeleteUser deletes a user, its sessions and their refresh tokens, and
-// records a revocation for each live session. ENotFound.
-func (s *Store) DeleteUser(ctx context.Context, id string, until time.Time) ([]auth.Revocation, error) {
+// records a revocation for each live session, with fx. ENotFound.
+func (s *Store) DeleteUser(ctx context.Context, id string, until time.Time, keepAnAdmin bool, fx auth.Effects) ([]auth.Revocation, error) {
 	var revs []auth.Revocation
-	err := s.inTx(ctx, func(tx querier) error {
+	err := s.mutate(ctx, func(tx querier) (applied, error) {
+		if keepAnAdmin {
+			if err := s.keepAnAdmin(ctx, tx, id); err != nil {
+				return applied{}, err
+			}
+		}
 		var err error
-		revs, err = s.deleteUser(ctx, tx, id, until)
-		return err
+		var res applied
+		revs, res, err = s.deleteUser(ctx, tx, id, until, fx)
+		return res, err
 	})
 	if err != nil {
 		return nil, s.fail(opDeleteUser, err)
@@ -164,21 +200,51 @@ func (s *Store) DeleteUser(ctx context.Context, id string, until time.Time) ([]a
 
 // deleteUser locks the rows in the order a rotation does (refresh tokens,
 // then sessions), so that the two cannot deadlock on PostgreSQL.
-func (s *Store) deleteUser(ctx context.Context, tx querier, id string, until time.Time) ([]auth.Revocation, error) {
+func (s *Store) deleteUser(ctx context.Context, tx querier, id string, until time.Time, fx auth.Effects) ([]auth.Revocation, applied, error) {
 	t := now()
+	user, err := userByID(ctx, tx, id)
+	if err != nil {
+		return nil, applied{}, err
+	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM refresh_tokens
 		WHERE session_id IN (SELECT id FROM sessions WHERE user_id = $1)`, id); err != nil {
-		return nil, err
+		return nil, applied{}, err
 	}
 	ids, err := queryStrings(ctx, tx, `DELETE FROM sessions
 		WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 RETURNING id`, id, ms(t))
 	if err != nil {
-		return nil, err
+		return nil, applied{}, err
 	}
 	if err := execOne(ctx, tx, `DELETE FROM users WHERE id = $1`, id); err != nil {
-		return nil, err
+		return nil, applied{}, err
 	}
-	return s.insertRevocations(ctx, tx, auth.RevokedSession, ids, until, t)
+	res, err := s.applyEffects(ctx, tx, fx, subjectOf(user, "").ending(len(ids)), t)
+	if err != nil {
+		return nil, applied{}, err
+	}
+	revs, err := s.insertRevocations(ctx, tx, auth.RevokedSession, ids, until, t)
+	return revs, res, err
+}
+
+// keepAnAdmin refuses with ErrLastAdmin when the user id is an active
+// administrator and no other is. It holds lockAdmins until the commit, so
+// of two changes that would each leave the other admin alone, the second
+// sees the first.
+func (s *Store) keepAnAdmin(ctx context.Context, tx querier, id string) error {
+	if err := s.d.lock(ctx, tx, lockAdmins); err != nil {
+		return err
+	}
+	var isAdmin, others int
+	err := tx.QueryRowContext(ctx, `SELECT
+		COUNT(CASE WHEN id = $1 THEN 1 END), COUNT(CASE WHEN id <> $1 THEN 1 END)
+		FROM users WHERE role = $2 AND is_active`, id, string(auth.RoleAdmin)).Scan(&isAdmin, &others)
+	if err != nil {
+		return err
+	}
+	if isAdmin == 1 && others == 0 {
+		return auth.ErrLastAdmin
+	}
+	return nil
 }
 
 // collect reads every row with scan and closes rows.

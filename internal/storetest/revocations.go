@@ -19,16 +19,16 @@ func testRevocationCursor(t *testing.T, s auth.Store) {
 	if len(since) != 0 || c != c0 {
 		t.Fatalf("RevocationsSince(%d) = %+v, %d on a new store", c0, since, c)
 	}
-	r1, err := s.RevokeToken(t.Context(), "jti-1", now.Add(time.Hour))
+	r1, err := s.RevokeToken(t.Context(), "jti-1", now.Add(time.Hour), auth.Effects{})
 	must(t, err, "RevokeToken")
 	if r1.Kind != auth.RevokedToken || r1.ID != "jti-1" || !r1.ExpiresAt.Equal(now.Add(time.Hour)) {
 		t.Fatalf("RevokeToken returned %+v", r1)
 	}
 	c1 := wantSince(t, s, c0, r1)
-	r2, err := s.RevokeToken(t.Context(), "jti-2", now.Add(time.Minute))
+	r2, err := s.RevokeToken(t.Context(), "jti-2", now.Add(time.Minute), auth.Effects{})
 	must(t, err, "RevokeToken")
 	sess, _ := liveSession(t, s, addUser(t, s, "yves"))
-	r3, err := s.RevokeSessions(t.Context(), auth.SessionFilter{SessionID: sess.ID}, now.Add(time.Hour))
+	r3, err := s.RevokeSessions(t.Context(), auth.SessionFilter{SessionID: sess.ID}, now.Add(time.Hour), auth.Effects{})
 	must(t, err, "RevokeSessions")
 	c3 := wantSince(t, s, c1, r2, r3[0])
 	wantSince(t, s, c3)
@@ -75,7 +75,7 @@ func sameRevocations(got, want []auth.Revocation) bool {
 func testDuplicateRevocations(t *testing.T, s auth.Store) {
 	now := present()
 	for range 3 {
-		_, err := s.RevokeToken(t.Context(), "jti-dup", now.Add(time.Hour))
+		_, err := s.RevokeToken(t.Context(), "jti-dup", now.Add(time.Hour), auth.Effects{})
 		must(t, err, "RevokeToken again")
 	}
 	revs, _, err := s.Revocations(t.Context(), now)
@@ -96,11 +96,11 @@ func testPrune(t *testing.T, s auth.Store) {
 	live, liveHash := addSession(t, s, u, now, now.Add(30*24*time.Hour))
 	_, expiredHash := addSession(t, s, u, now.Add(-2*time.Hour), now.Add(-time.Hour))
 	revoked, revokedHash := liveSession(t, s, u)
-	_, err := s.RevokeSessions(t.Context(), auth.SessionFilter{SessionID: revoked.ID}, now.Add(time.Hour))
+	_, err := s.RevokeSessions(t.Context(), auth.SessionFilter{SessionID: revoked.ID}, now.Add(time.Hour), auth.Effects{})
 	must(t, err, "RevokeSessions")
-	_, err = s.RevokeToken(t.Context(), "short", now.Add(time.Minute))
+	_, err = s.RevokeToken(t.Context(), "short", now.Add(time.Minute), auth.Effects{})
 	must(t, err, "RevokeToken")
-	_, err = s.RevokeToken(t.Context(), "long", now.Add(30*24*time.Hour))
+	_, err = s.RevokeToken(t.Context(), "long", now.Add(30*24*time.Hour), auth.Effects{})
 	must(t, err, "RevokeToken")
 
 	later := now.Add(3 * 24 * time.Hour)

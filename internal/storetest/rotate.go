@@ -143,7 +143,7 @@ func testRotateRevoked(t *testing.T, s auth.Store) {
 	_, sess, h0, t0 := start(t, s, "walt")
 	r1 := rotation(h0, t0.Add(time.Second), grace)
 	rotate(t, s, r1, auth.Rotated)
-	_, err := s.RevokeSessions(t.Context(), auth.SessionFilter{SessionID: sess.ID}, t0.Add(time.Hour))
+	_, err := s.RevokeSessions(t.Context(), auth.SessionFilter{SessionID: sess.ID}, t0.Add(time.Hour), auth.Effects{})
 	must(t, err, "RevokeSessions")
 	at := r1.Now.Add(time.Second)
 	rotateFails(t, s, rotation(r1.NewHash, at, grace), "the live token of a revoked session")

@@ -26,7 +26,7 @@ func testCreateAndGetSession(t *testing.T, s auth.Store) {
 func testSessionUnknownUser(t *testing.T, s auth.Store) {
 	now := present()
 	sess := auth.Session{ID: newID(), UserID: "no-such-user", CreatedAt: now, RefreshedAt: now, ExpiresAt: now.Add(time.Hour)}
-	wantCode(t, s.CreateSession(t.Context(), sess, token()), auth.ENotFound, "CreateSession for an unknown user")
+	wantCode(t, s.CreateSession(t.Context(), sess, token(), auth.Effects{}), auth.ENotFound, "CreateSession for an unknown user")
 	_, err := s.SessionByID(t.Context(), sess.ID)
 	wantCode(t, err, auth.ENotFound, "SessionByID after a failed CreateSession")
 }
@@ -38,7 +38,7 @@ func testListSessions(t *testing.T, s auth.Store) {
 	newer, _ := addSession(t, s, u, now.Add(-time.Hour), now.Add(time.Hour))
 	addSession(t, s, u, now.Add(-2*time.Hour), now.Add(-time.Minute)) // expired
 	revoked, _ := addSession(t, s, u, now.Add(-2*time.Hour), now.Add(time.Hour))
-	_, err := s.RevokeSessions(t.Context(), auth.SessionFilter{SessionID: revoked.ID}, now.Add(time.Hour))
+	_, err := s.RevokeSessions(t.Context(), auth.SessionFilter{SessionID: revoked.ID}, now.Add(time.Hour), auth.Effects{})
 	must(t, err, "RevokeSessions")
 	liveSession(t, s, addUser(t, s, "lee")) // another user's
 	got, err := s.ListSessions(t.Context(), u.ID, now)
@@ -61,12 +61,12 @@ func testRevokeSession(t *testing.T, s auth.Store) {
 	other, _ := liveSession(t, s, u)
 	stranger := addUser(t, s, "nia")
 	until := present().Add(time.Hour)
-	revs, err := s.RevokeSessions(t.Context(), auth.SessionFilter{UserID: stranger.ID, SessionID: sess.ID}, until)
+	revs, err := s.RevokeSessions(t.Context(), auth.SessionFilter{UserID: stranger.ID, SessionID: sess.ID}, until, auth.Effects{})
 	must(t, err, "RevokeSessions of another user's session")
 	if len(revs) != 0 || sessionRevoked(t, s, sess.ID) {
 		t.Fatalf("a filter on user %s revoked a session of user %s: %+v", stranger.ID, u.ID, revs)
 	}
-	revs, err = s.RevokeSessions(t.Context(), auth.SessionFilter{UserID: u.ID, SessionID: sess.ID}, until)
+	revs, err = s.RevokeSessions(t.Context(), auth.SessionFilter{UserID: u.ID, SessionID: sess.ID}, until, auth.Effects{})
 	must(t, err, "RevokeSessions")
 	wantRevocations(t, revs, until, sess.ID)
 	got, err := s.SessionByID(t.Context(), sess.ID)
@@ -74,7 +74,7 @@ func testRevokeSession(t *testing.T, s auth.Store) {
 	if got.RevokedAt.IsZero() || got.Live(present()) {
 		t.Fatalf("revoked session %+v", got)
 	}
-	revs, err = s.RevokeSessions(t.Context(), auth.SessionFilter{SessionID: sess.ID}, until)
+	revs, err = s.RevokeSessions(t.Context(), auth.SessionFilter{SessionID: sess.ID}, until, auth.Effects{})
 	must(t, err, "RevokeSessions again")
 	if len(revs) != 0 {
 		t.Fatalf("revoking an ended session again returned %+v", revs)
@@ -96,13 +96,13 @@ func testRevokeUserSessions(t *testing.T, s auth.Store) {
 	addSession(t, s, u, now.Add(-2*time.Hour), now.Add(-time.Hour)) // expired: left alone
 	other, _ := liveSession(t, s, addUser(t, s, "pat"))
 	until := now.Add(time.Hour)
-	revs, err := s.RevokeSessions(t.Context(), auth.SessionFilter{UserID: u.ID, ExceptSessionID: keep.ID}, until)
+	revs, err := s.RevokeSessions(t.Context(), auth.SessionFilter{UserID: u.ID, ExceptSessionID: keep.ID}, until, auth.Effects{})
 	must(t, err, "RevokeSessions")
 	wantRevocations(t, revs, until, a.ID, b.ID)
 	if sessionRevoked(t, s, keep.ID) || sessionRevoked(t, s, other.ID) {
 		t.Fatal("RevokeSessions revoked the excepted session or another user's")
 	}
-	revs, err = s.RevokeSessions(t.Context(), auth.SessionFilter{UserID: u.ID}, until)
+	revs, err = s.RevokeSessions(t.Context(), auth.SessionFilter{UserID: u.ID}, until, auth.Effects{})
 	must(t, err, "RevokeSessions all")
 	wantRevocations(t, revs, until, keep.ID)
 }

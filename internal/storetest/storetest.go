@@ -2,7 +2,8 @@
 // runs Run in its tests, so that all of them honour the contract written
 // in the interface docs of internal/auth (the errors each method returns,
 // the single winner of concurrent rotations, the revocation cursor, the
-// audit trail's filters and paging).
+// audit trail's filters and paging, the single consumer of a one-time
+// secret).
 //
 // The tests pass explicit times instead of sleeping. Methods that take no
 // time (UpdateUser, DeleteUser, RevokeSessions) use the store's clock, so
@@ -36,6 +37,7 @@ func Run(t *testing.T, open func(t *testing.T) auth.Store) {
 		{"Users/UpdateRevokes", testUpdateUserRevokes},
 		{"Users/UpdateNoOp", testUpdateUserNoOp},
 		{"Users/UpdateUnknown", testUpdateUnknownUser},
+		{"Users/UpdateEndsOnlyWhatItIsTold", testUpdateUserEndsOnlyWhatItIsTold},
 		{"Users/SetPasswordHash", testSetPasswordHash},
 		{"Users/Delete", testDeleteUser},
 		{"Sessions/CreateAndGet", testCreateAndGetSession},
@@ -43,6 +45,7 @@ func Run(t *testing.T, open func(t *testing.T) auth.Store) {
 		{"Sessions/List", testListSessions},
 		{"Sessions/RevokeOne", testRevokeSession},
 		{"Sessions/RevokeAllButOne", testRevokeUserSessions},
+		{"Sessions/Authentication", testSessionAuthentication},
 		{"Rotate/Rotated", testRotated},
 		{"Rotate/Grace", testGrace},
 		{"Rotate/Reused", testReused},
@@ -62,6 +65,10 @@ func Run(t *testing.T, open func(t *testing.T) auth.Store) {
 		{"Audit/Filters", testAuditFilters},
 		{"Audit/Paging", testAuditPaging},
 		{"Audit/Prune", testPruneAudit},
+		{"Secrets/Lifecycle", testSecretLifecycle},
+		{"Secrets/Attempts", testSecretAttempts},
+		{"Secrets/Void", testSecretVoid},
+		{"Secrets/Concurrent", testSecretConcurrent},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -121,7 +128,7 @@ func newID() string {
 func addUser(t *testing.T, s auth.Store, name string) auth.User {
 	t.Helper()
 	u := auth.User{Username: name, Role: auth.RoleUser, Active: true, PasswordHash: "$argon2id$v=19$x"}
-	must(t, s.CreateUser(t.Context(), &u), "CreateUser "+name)
+	must(t, s.CreateUser(t.Context(), &u, auth.Effects{}), "CreateUser "+name)
 	return u
 }
 
@@ -134,7 +141,7 @@ func addSession(t *testing.T, s auth.Store, u auth.User, created, expires time.T
 		UserAgent: "storetest/1.0", IP: "192.0.2.7",
 	}
 	h := token()
-	must(t, s.CreateSession(t.Context(), sess, h), "CreateSession")
+	must(t, s.CreateSession(t.Context(), sess, h, auth.Effects{}), "CreateSession")
 	return sess, h
 }
 

@@ -10,7 +10,7 @@ import (
 func testCreateAndGetUser(t *testing.T, s auth.Store) {
 	before := present()
 	u := auth.User{Username: "Ｃａｒｏｌ", Role: auth.RoleAdmin, Active: true, PasswordHash: "h1"}
-	must(t, s.CreateUser(t.Context(), &u), "CreateUser")
+	must(t, s.CreateUser(t.Context(), &u, auth.Effects{}), "CreateUser")
 	if u.ID == "" || u.CreatedAt.Before(before) || !u.UpdatedAt.Equal(u.CreatedAt) {
 		t.Fatalf("CreateUser did not fill ID and times: %+v", u)
 	}
@@ -49,7 +49,7 @@ func testDuplicateNames(t *testing.T, s auth.Store) {
 	} {
 		addUser(t, s, pair[0])
 		u := auth.User{Username: pair[1], Role: auth.RoleUser, Active: true, PasswordHash: "h"}
-		wantCode(t, s.CreateUser(t.Context(), &u), auth.EConflict, "CreateUser "+pair[1]+" after "+pair[0])
+		wantCode(t, s.CreateUser(t.Context(), &u, auth.Effects{}), auth.EConflict, "CreateUser "+pair[1]+" after "+pair[0])
 	}
 	users, err := s.ListUsers(t.Context(), "", 100)
 	must(t, err, "ListUsers")
@@ -97,7 +97,7 @@ func testUpdateUserRevokes(t *testing.T, s auth.Store) {
 	other, _ := liveSession(t, s, addUser(t, s, "frank"))
 	until := present().Add(30 * time.Minute)
 	role := auth.RoleAdmin
-	got, revs, err := s.UpdateUser(t.Context(), u.ID, auth.UserUpdate{Role: &role}, keep.ID, until)
+	got, revs, err := s.UpdateUser(t.Context(), u.ID, auth.UserUpdate{Role: &role}, auth.EndSessions{All: true, Except: keep.ID}, until, auth.Effects{})
 	must(t, err, "UpdateUser")
 	if got.Role != auth.RoleAdmin || got.PasswordHash != u.PasswordHash || !got.Active {
 		t.Fatalf("UpdateUser returned %+v", got)
@@ -112,7 +112,7 @@ func testUpdateUserRevokes(t *testing.T, s auth.Store) {
 		t.Fatal("UpdateUser revoked the excepted session or another user's")
 	}
 	active, hash := false, "h2"
-	got, revs, err = s.UpdateUser(t.Context(), u.ID, auth.UserUpdate{Active: &active, PasswordHash: &hash}, "", until)
+	got, revs, err = s.UpdateUser(t.Context(), u.ID, auth.UserUpdate{Active: &active, PasswordHash: &hash}, auth.EndSessions{All: true}, until, auth.Effects{})
 	must(t, err, "UpdateUser")
 	if got.Active || got.PasswordHash != "h2" || got.Role != auth.RoleAdmin {
 		t.Fatalf("UpdateUser returned %+v", got)
@@ -129,7 +129,7 @@ func testUpdateUserNoOp(t *testing.T, s auth.Store) {
 		{Role: &role},
 		{Role: &role, Active: &active, PasswordHash: &hash},
 	} {
-		got, revs, err := s.UpdateUser(t.Context(), u.ID, up, "", present().Add(time.Hour))
+		got, revs, err := s.UpdateUser(t.Context(), u.ID, up, auth.EndSessions{}, present().Add(time.Hour), auth.Effects{})
 		must(t, err, "UpdateUser")
 		if len(revs) != 0 {
 			t.Fatalf("no-op UpdateUser %+v revoked %+v", up, revs)
@@ -144,7 +144,7 @@ func testUpdateUserNoOp(t *testing.T, s auth.Store) {
 func testUpdateUnknownUser(t *testing.T, s auth.Store) {
 	role := auth.RoleAdmin
 	for _, up := range []auth.UserUpdate{{}, {Role: &role}} {
-		_, _, err := s.UpdateUser(t.Context(), "no-such-user", up, "", present())
+		_, _, err := s.UpdateUser(t.Context(), "no-such-user", up, auth.EndSessions{}, present(), auth.Effects{})
 		wantCode(t, err, auth.ENotFound, "UpdateUser unknown")
 	}
 }
@@ -170,10 +170,10 @@ func testDeleteUser(t *testing.T, s auth.Store) {
 	live, h := liveSession(t, s, u)
 	addSession(t, s, u, now.Add(-2*time.Hour), now.Add(-time.Hour)) // expired
 	ended, _ := liveSession(t, s, u)
-	_, err := s.RevokeSessions(t.Context(), auth.SessionFilter{SessionID: ended.ID}, now.Add(time.Hour))
+	_, err := s.RevokeSessions(t.Context(), auth.SessionFilter{SessionID: ended.ID}, now.Add(time.Hour), auth.Effects{})
 	must(t, err, "RevokeSessions")
 	until := now.Add(30 * time.Minute)
-	revs, err := s.DeleteUser(t.Context(), u.ID, until)
+	revs, err := s.DeleteUser(t.Context(), u.ID, until, false, auth.Effects{})
 	must(t, err, "DeleteUser")
 	wantRevocations(t, revs, until, live.ID)
 	_, err = s.UserByID(t.Context(), u.ID)
@@ -185,7 +185,7 @@ func testDeleteUser(t *testing.T, s auth.Store) {
 	if !listed(t, s, now, auth.RevokedSession, live.ID) {
 		t.Fatal("the deleted user's session is not listed as revoked")
 	}
-	_, err = s.DeleteUser(t.Context(), u.ID, until)
+	_, err = s.DeleteUser(t.Context(), u.ID, until, false, auth.Effects{})
 	wantCode(t, err, auth.ENotFound, "DeleteUser twice")
 	addUser(t, s, "ivy") // the name is free again
 }

@@ -20,8 +20,14 @@ func NewRefreshToken() (string, error) {
 // HashRefreshToken returns hex(SHA-256(tok)), the only form of a refresh
 // token that is stored. A plain hash suffices: the token has 256 bits of
 // entropy, so it cannot be guessed from its hash.
-func HashRefreshToken(tok string) string {
-	sum := sha256.Sum256([]byte(tok))
+func HashRefreshToken(tok string) string { return HashSecret(tok) }
+
+// HashSecret returns the SHA-256 of a high-entropy secret (a refresh
+// token, a link token, a pending login), hex: how such secrets are stored
+// and looked up. A fast hash is right for 128 or more random bits; a
+// password needs internal/password.
+func HashSecret(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
 	return hex.EncodeToString(sum[:])
 }
 

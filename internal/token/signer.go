@@ -114,21 +114,25 @@ type AccessClaims struct {
 	Role      string        // role
 	IssuedAt  time.Time     // iat and nbf; truncated to the second
 	TTL       time.Duration // exp = IssuedAt + TTL
+	AuthTime  time.Time     // auth_time: when the user authenticated; omitted when zero
+	AMR       []string      // amr: how (RFC 8176); omitted when empty
 }
 
 // wireClaims is the JSON payload of an access token.
 type wireClaims struct {
-	Issuer    string `json:"iss"`
-	Subject   string `json:"sub"`
-	Audience  string `json:"aud,omitempty"`
-	ExpiresAt int64  `json:"exp"`
-	IssuedAt  int64  `json:"iat"`
-	NotBefore int64  `json:"nbf"`
-	ID        string `json:"jti"`
-	SessionID string `json:"sid"`
-	Type      string `json:"type"`
-	Username  string `json:"username"`
-	Role      string `json:"role"`
+	Issuer    string   `json:"iss"`
+	Subject   string   `json:"sub"`
+	Audience  string   `json:"aud,omitempty"`
+	ExpiresAt int64    `json:"exp"`
+	IssuedAt  int64    `json:"iat"`
+	NotBefore int64    `json:"nbf"`
+	ID        string   `json:"jti"`
+	SessionID string   `json:"sid"`
+	Type      string   `json:"type"`
+	Username  string   `json:"username"`
+	Role      string   `json:"role"`
+	AuthTime  int64    `json:"auth_time,omitempty"`
+	AMR       []string `json:"amr,omitempty"`
 }
 
 // Sign returns a signed access token for c, its fresh jti (128 random
@@ -140,12 +144,16 @@ func (s *Signer) Sign(c AccessClaims) (token, jti string, exp time.Time, err err
 	jti = randomString(16)
 	iat := c.IssuedAt.Truncate(time.Second)
 	exp = iat.Add(c.TTL).Truncate(time.Second)
-	payload, err := json.Marshal(wireClaims{
+	w := wireClaims{
 		Issuer: c.Issuer, Subject: c.Subject, Audience: c.Audience,
 		ExpiresAt: exp.Unix(), IssuedAt: iat.Unix(), NotBefore: iat.Unix(),
 		ID: jti, SessionID: c.SessionID, Type: "access",
-		Username: c.Username, Role: c.Role,
-	})
+		Username: c.Username, Role: c.Role, AMR: c.AMR,
+	}
+	if !c.AuthTime.IsZero() {
+		w.AuthTime = c.AuthTime.Unix()
+	}
+	payload, err := json.Marshal(w)
 	if err != nil {
 		return "", "", time.Time{}, err
 	}
