@@ -64,7 +64,7 @@ type Verifier struct {
 	keys        KeySet
 	revocations RevocationChecker
 	freshness   freshnessChecker // revocations, when it implements it
-	audience    bool // an audience is configured
+	audience    bool             // an audience is configured
 	cache       *tokenCache
 	now         func() time.Time
 	leeway      time.Duration
