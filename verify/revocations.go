@@ -303,7 +303,11 @@ func (p *RevocationPoller) record(err error) {
 		}
 	case p.failing.IsZero():
 		p.failing = now
-		p.log.Warn("revocation sync failed; keeping the last known list", "url", p.url, "err", err, "last_sync", p.lastSync)
+		args := []any{"url", p.url, "err", err}
+		if !p.lastSync.IsZero() {
+			args = append(args, "last_sync", p.lastSync)
+		}
+		p.log.Warn("revocation sync failed; keeping the last known list", args...)
 	}
 }
 
