@@ -21,6 +21,7 @@ type jwksServer struct {
 	keys    []Key
 	cc      string
 	fail    bool
+	block   chan struct{} // when set, each fetch waits for it to close or receive
 	fetches atomic.Int32
 }
 
@@ -29,6 +30,16 @@ func newJWKSServer(t *testing.T, keys ...Key) *jwksServer {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/.well-known/jwks.json", func(w http.ResponseWriter, r *http.Request) {
 		s.fetches.Add(1)
+		s.mu.Lock()
+		block := s.block
+		s.mu.Unlock()
+		if block != nil {
+			select {
+			case <-block:
+			case <-r.Context().Done():
+				return
+			}
+		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		if s.fail {
@@ -106,6 +117,7 @@ func TestRemoteKeySetCachesAndRefetches(t *testing.T) {
 	if _, err := ks.LookupKey(ctx, f.es.kid); err != nil {
 		t.Fatalf("issuer down: last good key lost: %v", err)
 	}
+	settle(t, ks) // the stale cache is refreshed in the background
 	if n := srv.fetches.Load(); n != 4 {
 		t.Fatalf("%d fetches, want 4 (the expired cache is refreshed)", n)
 	}

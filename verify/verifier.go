@@ -48,6 +48,9 @@ type Config struct {
 	// Now returns the current time; time.Now by default.
 	Now func() time.Time
 	// Revocations, when set, is asked about every otherwise valid token.
+	// If it also has a method CheckFresh() error (as RevocationPoller
+	// does), a non-nil answer fails every token with ErrRevoked and that
+	// error: the list is too stale to vouch for any.
 	Revocations RevocationChecker
 	// CacheSize bounds the cache of verified tokens (DefaultCacheSize when
 	// 0; negative turns it off). The Claims that Verify returns for a
@@ -60,7 +63,8 @@ type Verifier struct {
 	parser      *jwt.Parser
 	keys        KeySet
 	revocations RevocationChecker
-	audience    bool // an audience is configured
+	freshness   freshnessChecker // revocations, when it implements it
+	audience    bool             // an audience is configured
 	cache       *tokenCache
 	now         func() time.Time
 	leeway      time.Duration
@@ -104,6 +108,7 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 		parser:      jwt.NewParser(opts...),
 		keys:        cfg.KeySet,
 		revocations: cfg.Revocations,
+		freshness:   freshnessOf(cfg.Revocations),
 		audience:    cfg.Audience != "",
 		cache:       cacheFor(cfg.CacheSize),
 		now:         now,
@@ -163,8 +168,27 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	return v.checkRevoked(c)
 }
 
+// freshnessChecker is a RevocationChecker that can tell when its list is
+// too stale to vouch for any token (RevocationPoller with MaxStaleness).
+type freshnessChecker interface {
+	CheckFresh() error
+}
+
+func freshnessOf(rc RevocationChecker) freshnessChecker {
+	f, _ := rc.(freshnessChecker)
+	return f
+}
+
 func (v *Verifier) checkRevoked(c *Claims) (*Claims, error) {
-	if v.revocations != nil && v.revocations.Revoked(c.ID, c.SessionID) {
+	if v.revocations == nil {
+		return c, nil
+	}
+	if v.freshness != nil {
+		if err := v.freshness.CheckFresh(); err != nil {
+			return nil, fail(ErrRevoked, err)
+		}
+	}
+	if v.revocations.Revoked(c.ID, c.SessionID) {
 		return nil, fail(ErrRevoked, nil)
 	}
 	return c, nil

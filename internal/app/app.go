@@ -190,7 +190,7 @@ func (a *App) checks() []server.Check {
 func (a *App) Handler() http.Handler {
 	cfg := server.Config{
 		Login: a.Login, Sessions: a.Sessions, Accounts: a.Accounts, Trust: a.Trust, Keys: a.Keys, Verifier: a.Verifier, Audit: a.Audit,
-		Checks: a.checks(), Revocations: a.Store, Issuer: a.Config.Issuer,
+		Checks: a.checks(), Revocations: a.Store, RevocationsToken: a.Config.RevocationsToken, Issuer: a.Config.Issuer,
 		SignupOpen: a.Config.Signup == "open", TrustedProxies: a.Config.TrustedProxies, Log: a.Log,
 		Browser: browser(a.Config), HSTS: strings.HasPrefix(a.Config.Issuer, "https://"),
 	}

@@ -23,9 +23,9 @@ func TestStoreTrust(t *testing.T) {
 
 	ghost := uuid.NewString()
 	untrusted := map[string]string{
-		"no such user or session": sign(map[string]any{"sub": ghost, "sid": "AAAAAAAAAAAAAAAAAAAAAA", "username": "ghost", "role": "admin"}),
-		"bob with a made-up session": sign(map[string]any{"sid": "BBBBBBBBBBBBBBBBBBBBBB"}),
-		"bob naming alice's session": sign(map[string]any{"sid": aliceClaims["sid"]}),
+		"no such user or session":           sign(map[string]any{"sub": ghost, "sid": "AAAAAAAAAAAAAAAAAAAAAA", "username": "ghost", "role": "admin"}),
+		"bob with a made-up session":        sign(map[string]any{"sid": "BBBBBBBBBBBBBBBBBBBBBB"}),
+		"bob naming alice's session":        sign(map[string]any{"sid": aliceClaims["sid"]}),
 		"a made-up user in alice's session": sign(map[string]any{"sub": ghost, "sid": aliceClaims["sid"], "role": "admin"}),
 	}
 	before := len(e.do("GET", "/admin/users?limit=200", alice.access, nil).json(t)["users"].([]any))

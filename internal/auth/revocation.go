@@ -19,3 +19,14 @@ type Revocation struct {
 	ID        string
 	ExpiresAt time.Time
 }
+
+// RevocationPage is one bounded page of the denylist, in the order the
+// revocations were recorded.
+type RevocationPage struct {
+	Revocations []Revocation
+	// Next is the cursor after this page: pass it to read what follows.
+	Next int64
+	// More reports that revocations after Next were left out by the
+	// page's limit; without it the reader has caught up.
+	More bool
+}

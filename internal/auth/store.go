@@ -72,6 +72,9 @@ type RevocationStore interface {
 	// RevocationsSince returns the revocations recorded after cursor, and
 	// the cursor to use next time.
 	RevocationsSince(ctx context.Context, cursor int64) ([]Revocation, int64, error)
+	// RevocationsPage returns at most limit (≥ 1) revocations recorded after
+	// cursor (0 reads from the start) that have not expired at now.
+	RevocationsPage(ctx context.Context, cursor int64, now time.Time, limit int) (RevocationPage, error)
 	// Prune deletes what has expired at now: revocations, sessions and
 	// their refresh tokens. It returns how many rows it removed.
 	Prune(ctx context.Context, now time.Time) (int64, error)

@@ -66,6 +66,9 @@ type Config struct {
 	// AuditRetention is how long audit events are kept; 0 keeps them
 	// forever.
 	AuditRetention time.Duration
+	// RevocationsToken, when set, is the bearer secret that GET
+	// /auth/revocations requires (environment only: never a flag).
+	RevocationsToken string
 }
 
 // Defaults returns the built-in settings.
@@ -140,6 +143,7 @@ func NewLoader(getenv func(string) string) *Loader {
 	l.dur("GATEHOUSE_LOGIN_BACKOFF_MAX", &l.cfg.LoginBackoffMax)
 	l.dur("GATEHOUSE_LOGIN_FORGET", &l.cfg.LoginForget)
 	l.str("GATEHOUSE_TRUSTED_PROXIES", &l.trustedProxies)
+	l.str("GATEHOUSE_REVOCATIONS_TOKEN", &l.cfg.RevocationsToken)
 	return l
 }
 
@@ -269,6 +273,7 @@ func (c Config) validate() []error {
 	add(c.validateSigning())
 	add(c.validateLifetimes())
 	add(c.validateThrottle())
+	add(c.validateRevocationsToken())
 	add(oneOf("GATEHOUSE_SIGNUP", c.Signup, "open", "closed"))
 	add(oneOf("GATEHOUSE_LOG_FORMAT", c.LogFormat, "text", "json"))
 	errs = append(errs, c.validateBrowser()...)

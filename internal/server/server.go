@@ -16,7 +16,6 @@ import (
 	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/keys"
 	"github.com/gatehouse/gatehouse/internal/login"
-	"github.com/gatehouse/gatehouse/internal/revocation"
 	"github.com/gatehouse/gatehouse/internal/sessions"
 	"github.com/gatehouse/gatehouse/internal/trust"
 	"github.com/gatehouse/gatehouse/verify"
@@ -40,9 +39,12 @@ type Config struct {
 	Audit    *audit.Recorder
 	Checks   []Check
 	// Revocations serves GET /auth/revocations.
-	Revocations revocation.Source
-	Issuer      string
-	SignupOpen  bool
+	Revocations RevocationFeed
+	// RevocationsToken, when set, is the bearer secret that GET
+	// /auth/revocations requires.
+	RevocationsToken string
+	Issuer           string
+	SignupOpen       bool
 	// Browser configures cookie mode and cross-origin calls.
 	Browser Browser
 	// WebPage, when set, makes the handler of the built-in sign-in page,

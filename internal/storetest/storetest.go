@@ -55,6 +55,7 @@ func Run(t *testing.T, open func(t *testing.T) auth.Store) {
 		{"Rotate/RevokedSession", testRotateRevoked},
 		{"Rotate/Concurrent", testRotateConcurrent},
 		{"Revocations/Cursor", testRevocationCursor},
+		{"Revocations/Page", testRevocationsPage},
 		{"Revocations/Duplicates", testDuplicateRevocations},
 		{"Revocations/Prune", testPrune},
 		{"Keys/Init", testInitSigningKey},
