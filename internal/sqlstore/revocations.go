@@ -57,6 +57,9 @@ func (s *Store) insertRevocations(ctx context.Context, tx querier, kind auth.Rev
 
 // RevokeToken records the revocation of one access token id.
 func (s *Store) RevokeToken(ctx context.Context, jti string, until time.Time) (auth.Revocation, error) {
+	if unstorable(jti) {
+		return auth.Revocation{}, errUnstorable()
+	}
 	var revs []auth.Revocation
 	err := s.inTx(ctx, func(tx querier) error {
 		var err error

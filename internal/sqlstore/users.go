@@ -32,8 +32,12 @@ func scanUser(row scanner) (auth.User, error) {
 }
 
 // CreateUser stores u with a new UUIDv7 id, its username in NFKC form and
-// both timestamps set to now. EConflict if the username is taken.
+// both timestamps set to now. EConflict if the username is taken, or one
+// that looks like it (the same auth.UsernameSkeleton).
 func (s *Store) CreateUser(ctx context.Context, u *auth.User) error {
+	if unstorable(u.Username, string(u.Role), u.PasswordHash) {
+		return errUnstorable()
+	}
 	id, err := uuid.NewV7()
 	if err != nil {
 		return fmt.Errorf("sqlstore: %s: %w", opCreateUser.name, err)
@@ -41,9 +45,10 @@ func (s *Store) CreateUser(ctx context.Context, u *auth.User) error {
 	t := now()
 	name := auth.NormalizeUsername(u.Username)
 	_, err = s.write().ExecContext(ctx, `INSERT INTO users
-		(id, username, username_key, role, is_active, password_hash, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $7)`,
-		id.String(), name, auth.UsernameKey(name), string(u.Role), u.Active, u.PasswordHash, ms(t))
+		(id, username, username_key, username_skeleton, role, is_active, password_hash, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)`,
+		id.String(), name, auth.UsernameKey(name), auth.UsernameSkeleton(name),
+		string(u.Role), u.Active, u.PasswordHash, ms(t))
 	if err != nil {
 		return s.fail(opCreateUser, err)
 	}
@@ -53,6 +58,9 @@ func (s *Store) CreateUser(ctx context.Context, u *auth.User) error {
 
 // UserByID returns the user with that id. ENotFound.
 func (s *Store) UserByID(ctx context.Context, id string) (auth.User, error) {
+	if unstorable(id) {
+		return auth.User{}, errNoMatch(opUserByID)
+	}
 	u, err := userByID(ctx, s.read(), id)
 	return u, s.fail(opUserByID, err)
 }
@@ -64,6 +72,9 @@ func userByID(ctx context.Context, db querier, id string) (auth.User, error) {
 // UserByName returns the user whose auth.UsernameKey matches name's.
 // ENotFound.
 func (s *Store) UserByName(ctx context.Context, name string) (auth.User, error) {
+	if unstorable(name) {
+		return auth.User{}, errNoMatch(opUserByName)
+	}
 	u, err := scanUser(s.read().QueryRowContext(ctx,
 		`SELECT `+userColumns+` FROM users WHERE username_key = $1`, auth.UsernameKey(name)))
 	return u, s.fail(opUserByName, err)
@@ -74,6 +85,9 @@ func (s *Store) UserByName(ctx context.Context, name string) (auth.User, error) 
 func (s *Store) ListUsers(ctx context.Context, after string, limit int) ([]auth.User, error) {
 	if limit <= 0 {
 		return nil, nil
+	}
+	if unstorable(after) {
+		return nil, errUnstorable()
 	}
 	rows, err := s.read().QueryContext(ctx,
 		`SELECT `+userColumns+` FROM users WHERE id > $1 ORDER BY id LIMIT $2`, after, limit)
@@ -88,6 +102,12 @@ func (s *Store) ListUsers(ctx context.Context, after string, limit int) ([]auth.
 // live sessions but exceptSession in the same transaction, each with a
 // revocation that expires at until. ENotFound.
 func (s *Store) UpdateUser(ctx context.Context, id string, u auth.UserUpdate, exceptSession string, until time.Time) (auth.User, []auth.Revocation, error) {
+	if unstorable(id) {
+		return auth.User{}, nil, errNoMatch(opUpdateUser)
+	}
+	if unstorable(exceptSession, nullText(u.Role), nullText(u.PasswordHash)) {
+		return auth.User{}, nil, errUnstorable()
+	}
 	var user auth.User
 	var revs []auth.Revocation
 	err := s.inTx(ctx, func(tx querier) error {
@@ -142,6 +162,12 @@ func nullBool(p *bool) any {
 // SetPasswordHash replaces a user's hash without revoking anything.
 // ENotFound.
 func (s *Store) SetPasswordHash(ctx context.Context, id, hash string) error {
+	if unstorable(id) {
+		return errNoMatch(opSetPasswordHash)
+	}
+	if unstorable(hash) {
+		return errUnstorable()
+	}
 	err := execOne(ctx, s.write(), `UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1`,
 		id, hash, ms(now()))
 	return s.fail(opSetPasswordHash, err)
@@ -150,6 +176,9 @@ func (s *Store) SetPasswordHash(ctx context.Context, id, hash string) error {
 // DeleteUser deletes a user, its sessions and their refresh tokens, and
 // records a revocation for each live session. ENotFound.
 func (s *Store) DeleteUser(ctx context.Context, id string, until time.Time) ([]auth.Revocation, error) {
+	if unstorable(id) {
+		return nil, errNoMatch(opDeleteUser)
+	}
 	var revs []auth.Revocation
 	err := s.inTx(ctx, func(tx querier) error {
 		var err error
