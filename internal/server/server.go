@@ -130,9 +130,11 @@ func (s *Server) routes(mux *http.ServeMux) {
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
 // handle runs h, with the client's address and user agent in the context
-// for the audit trail when the request may change something.
+// for the audit trail when the request may change something. The user
+// agent is made clean text first (cleanUserAgent).
 func (s *Server) handle(h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cleanUserAgent(r)
 		if changes(r) {
 			r = r.WithContext(audit.WithOrigin(r.Context(), audit.Origin{IP: s.clientIP(r), UserAgent: r.UserAgent()}))
 		}
