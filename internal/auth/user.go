@@ -69,7 +69,10 @@ func UsernameKey(name string) string {
 }
 
 // ValidateUsername checks the signup rule of the contract: 1–64 characters,
-// each a letter, a digit or one of "._-@". It checks the normalized form.
+// each a letter, a digit or one of "._-@"; and the rules against
+// impersonation: not a UUID, letters of one script (see singleScript). It
+// checks the normalized form. A name that looks like a taken one
+// (UsernameSkeleton) is refused by the store, with EConflict.
 func ValidateUsername(name string) error {
 	name = NormalizeUsername(name)
 	n := utf8.RuneCountInString(name)
@@ -81,7 +84,7 @@ func ValidateUsername(name string) error {
 			return Errorf(EInvalid, "username may contain only letters, digits and . _ - @")
 		}
 	}
-	return nil
+	return checkUsernameShape(name)
 }
 
 func usernameRune(r rune) bool {

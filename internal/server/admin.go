@@ -34,7 +34,11 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	users, next, err := s.cfg.Accounts.List(r.Context(), r.URL.Query().Get("cursor"), limit)
+	cursor, err := userCursor(r.URL.Query())
+	if err != nil {
+		return err
+	}
+	users, next, err := s.cfg.Accounts.List(r.Context(), cursor, limit)
 	if err != nil {
 		return err
 	}
@@ -95,7 +99,11 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 
 // getUser: GET /admin/users/{id}.
 func (s *Server) getUser(w http.ResponseWriter, r *http.Request) error {
-	u, err := s.cfg.Accounts.Get(r.Context(), r.PathValue("id"))
+	id, err := userIDParam(r, "id")
+	if err != nil {
+		return err
+	}
+	u, err := s.cfg.Accounts.Get(r.Context(), id)
 	if err != nil {
 		return err
 	}
@@ -105,6 +113,10 @@ func (s *Server) getUser(w http.ResponseWriter, r *http.Request) error {
 
 // patchUser: PATCH /admin/users/{id} with any of {"role","is_active","password"}.
 func (s *Server) patchUser(w http.ResponseWriter, r *http.Request) error {
+	id, err := userIDParam(r, "id")
+	if err != nil {
+		return err
+	}
 	var body struct {
 		Role     *string `json:"role"`
 		IsActive *bool   `json:"is_active"`
@@ -118,7 +130,7 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request) error {
 		role := auth.Role(*body.Role)
 		p.Role = &role
 	}
-	u, err := s.cfg.Accounts.Update(r.Context(), r.PathValue("id"), p, s.origin(r))
+	u, err := s.cfg.Accounts.Update(r.Context(), id, p, s.origin(r))
 	if err != nil {
 		return err
 	}
@@ -128,7 +140,11 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request) error {
 
 // deleteUser: DELETE /admin/users/{id} → 204.
 func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) error {
-	if err := s.cfg.Accounts.Delete(r.Context(), r.PathValue("id"), false, s.origin(r)); err != nil {
+	id, err := userIDParam(r, "id")
+	if err != nil {
+		return err
+	}
+	if err := s.cfg.Accounts.Delete(r.Context(), id, false, s.origin(r)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -146,7 +162,11 @@ type sessionJSON struct {
 
 // userSessions: GET /admin/users/{id}/sessions.
 func (s *Server) userSessions(w http.ResponseWriter, r *http.Request) error {
-	list, err := s.cfg.Sessions.UserSessions(r.Context(), r.PathValue("id"))
+	id, err := userIDParam(r, "id")
+	if err != nil {
+		return err
+	}
+	list, err := s.cfg.Sessions.UserSessions(r.Context(), id)
 	if err != nil {
 		return err
 	}
@@ -162,7 +182,11 @@ func (s *Server) userSessions(w http.ResponseWriter, r *http.Request) error {
 
 // endSession: DELETE /admin/sessions/{id} → 204.
 func (s *Server) endSession(w http.ResponseWriter, r *http.Request) error {
-	if err := s.cfg.Sessions.EndSession(r.Context(), r.PathValue("id"), s.origin(r)); err != nil {
+	id, err := sessionIDParam(r, "id")
+	if err != nil {
+		return err
+	}
+	if err := s.cfg.Sessions.EndSession(r.Context(), id, s.origin(r)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/audit"
@@ -54,7 +53,9 @@ func auditFilter(q url.Values) (auth.AuditFilter, error) {
 			return f, err
 		}
 	}
-	f.User = strings.TrimSpace(q.Get("user"))
+	if f.User, err = textParam(q, "user"); err != nil {
+		return f, err
+	}
 	if f.Event, err = audit.ParseEvent(q.Get("event")); err != nil {
 		return f, err
 	}

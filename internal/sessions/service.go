@@ -129,7 +129,7 @@ func (s *Service) Start(ctx context.Context, u auth.User, a auth.Authentication,
 	}
 	sess := auth.Session{
 		ID: newSessionID(), UserID: u.ID, CreatedAt: now, RefreshedAt: now,
-		ExpiresAt: now.Add(s.refresh), UserAgent: truncate(o.UserAgent, 256), IP: o.IP, Auth: a,
+		ExpiresAt: now.Add(s.refresh), UserAgent: auth.CleanText(o.UserAgent, 256), IP: o.IP, Auth: a,
 	}
 	if err := s.store.CreateSession(ctx, sess, token.HashRefreshToken(refresh), fx); err != nil {
 		return Issued{}, err
@@ -209,11 +209,4 @@ func newSessionID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
 	return base64.RawURLEncoding.EncodeToString(b[:])
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
 }

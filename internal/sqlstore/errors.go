@@ -22,6 +22,7 @@ const (
 	kindConflict            // a unique or primary key violation
 	kindMissingRef          // a foreign key violation: the referenced row is missing
 	kindUnavailable         // the database cannot be reached or is overloaded
+	kindInvalid             // the input is data the database refuses (a NUL byte, too long)
 )
 
 // op names a store operation and the client-safe messages of the domain
@@ -37,10 +38,15 @@ var opPing = op{name: "ping"}
 // errUnavailable is the message of every EUnavailable from a store.
 const errUnavailable = "Database unavailable"
 
+// errInvalidText is the message of an EInvalid for input that no store
+// keeps: the client sent it, so it is a client error, never a 500.
+const errInvalidText = "Text must be valid UTF-8 without NUL bytes or control characters"
+
 // fail turns err, returned by o, into what the store returns: nil stays
 // nil, an *auth.Error passes unchanged, a driver error becomes ENotFound,
 // EConflict or EUnavailable where it means that, and anything else is
-// wrapped with the name of the operation.
+// wrapped with the name of the operation. Input that the database refuses
+// as data (PostgreSQL's class 22) is EInvalid: the client caused it.
 func (s *Store) fail(o op, err error) error {
 	if err == nil {
 		return nil
@@ -56,6 +62,8 @@ func (s *Store) fail(o op, err error) error {
 		return auth.Wrap(auth.ENotFound, err, orDefault(o.notFound, "Not found"))
 	case kindUnavailable:
 		return auth.Wrap(auth.EUnavailable, err, errUnavailable)
+	case kindInvalid:
+		return auth.Wrap(auth.EInvalid, err, errInvalidText)
 	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return auth.Wrap(auth.ENotFound, err, orDefault(o.notFound, "Not found"))

@@ -36,6 +36,7 @@ const createMigrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
 // Migrate applies the migrations that the database lacks, each in its own
 // transaction, recorded in schema_migrations. It is a no-op on an
 // up-to-date database, and safe when several processes run it at once.
+// Then it fills in what SQL cannot compute (backfillSkeletons).
 func (s *Store) Migrate(ctx context.Context) error {
 	ms, err := loadMigrations(s.d.name())
 	if err != nil {
@@ -50,7 +51,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 			s.log.Info("database migration applied", "version", m.version, "name", m.name)
 		}
 	}
-	return nil
+	return s.backfillSkeletons(ctx)
 }
 
 // applyMigration applies m unless it has been. It holds lockMigrate from

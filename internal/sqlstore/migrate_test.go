@@ -106,4 +106,9 @@ func TestMigrationFiles(t *testing.T) {
 	if len(a) != len(b) {
 		t.Fatalf("sqlite has %d migrations, postgres %d: each change needs both", len(a), len(b))
 	}
+	for i := range a {
+		if a[i].name != b[i].name {
+			t.Errorf("migration %d is %s on sqlite, %s on postgres", i, a[i].name, b[i].name)
+		}
+	}
 }

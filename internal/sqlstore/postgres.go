@@ -131,6 +131,8 @@ func (postgresDialect) classify(err error) errKind {
 		"53", // insufficient resources (too many connections, disk full)
 		"57": // operator intervention (shutdown, statement timeout)
 		return kindUnavailable
+	case "22": // data exception: 22021 a NUL byte or bad UTF-8, 22001 too long, 22P02 bad syntax
+		return kindInvalid
 	}
 	return kindOther
 }

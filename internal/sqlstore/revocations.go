@@ -57,6 +57,9 @@ func (s *Store) insertRevocations(ctx context.Context, tx querier, kind auth.Rev
 
 // RevokeToken records the revocation of one access token id, with fx.
 func (s *Store) RevokeToken(ctx context.Context, jti string, until time.Time, fx auth.Effects) (auth.Revocation, error) {
+	if unstorable(jti) {
+		return auth.Revocation{}, errUnstorable()
+	}
 	var revs []auth.Revocation
 	err := s.mutate(ctx, func(tx querier) (applied, error) {
 		t := now()

@@ -55,6 +55,9 @@ func qualified(alias, columns string) string {
 // Auth.Time to CreatedAt too), with fx. ENotFound if the user does not
 // exist.
 func (s *Store) CreateSession(ctx context.Context, sess auth.Session, refreshHash string, fx auth.Effects) error {
+	if unstorable(sess.ID, sess.UserID, sess.UserAgent, sess.IP, refreshHash) {
+		return errUnstorable()
+	}
 	if sess.CreatedAt.IsZero() {
 		sess.CreatedAt = now()
 	}
@@ -90,6 +93,9 @@ func insertRefreshToken(ctx context.Context, tx querier, hash, sessionID string,
 // SessionByRefreshHash returns the session that a refresh token, used up
 // or not, belongs to. ENotFound.
 func (s *Store) SessionByRefreshHash(ctx context.Context, hash string) (auth.Session, error) {
+	if unstorable(hash) {
+		return auth.Session{}, errNoMatch(opSessionByHash)
+	}
 	sess, err := scanSession(s.read().QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions
 		WHERE id = (SELECT session_id FROM refresh_tokens WHERE hash = $1)`, hash))
 	return sess, s.fail(opSessionByHash, err)
@@ -97,6 +103,9 @@ func (s *Store) SessionByRefreshHash(ctx context.Context, hash string) (auth.Ses
 
 // SessionByID returns a session, live or not. ENotFound.
 func (s *Store) SessionByID(ctx context.Context, id string) (auth.Session, error) {
+	if unstorable(id) {
+		return auth.Session{}, errNoMatch(opSessionByID)
+	}
 	sess, err := scanSession(s.read().QueryRowContext(ctx,
 		`SELECT `+sessionColumns+` FROM sessions WHERE id = $1`, id))
 	return sess, s.fail(opSessionByID, err)
@@ -120,6 +129,9 @@ func (s *Store) SessionWithUser(ctx context.Context, id string) (auth.Session, a
 
 // ListSessions returns the user's live sessions at now, newest first.
 func (s *Store) ListSessions(ctx context.Context, userID string, now time.Time) ([]auth.Session, error) {
+	if unstorable(userID) {
+		return nil, nil
+	}
 	rows, err := s.read().QueryContext(ctx, `SELECT `+sessionColumns+` FROM sessions
 		WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2
 		ORDER BY created_at DESC, id DESC`, userID, ms(now))
@@ -137,6 +149,9 @@ func (s *Store) ListSessions(ctx context.Context, userID string, now time.Time) 
 func (s *Store) RevokeSessions(ctx context.Context, f auth.SessionFilter, until time.Time, fx auth.Effects) ([]auth.Revocation, error) {
 	if f.UserID == "" && f.SessionID == "" {
 		return nil, auth.Errorf(auth.EInvalid, "A user or a session must be named")
+	}
+	if unstorable(f.UserID, f.SessionID, f.ExceptSessionID) {
+		return nil, nil // no session has such an id
 	}
 	var revs []auth.Revocation
 	err := s.mutate(ctx, func(tx querier) (applied, error) {

@@ -89,6 +89,8 @@ func (sqliteDialect) classify(err error) errKind {
 	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_CANTOPEN,
 		sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR:
 		return kindUnavailable
+	case sqlite3.SQLITE_TOOBIG: // a string or blob over the length limit
+		return kindInvalid
 	}
 	return kindOther
 }

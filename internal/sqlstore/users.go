@@ -41,8 +41,12 @@ func userDest(u *auth.User) ([]any, func()) {
 
 // CreateUser stores u with its username in NFKC form, both timestamps set
 // to now and, unless u.ID is set, a new UUIDv7 id, with fx. EConflict if
-// the username is taken.
+// the username is taken, or one that looks like it (the same
+// auth.UsernameSkeleton).
 func (s *Store) CreateUser(ctx context.Context, u *auth.User, fx auth.Effects) error {
+	if unstorable(u.ID, u.Username, string(u.Role), u.PasswordHash) {
+		return errUnstorable()
+	}
 	id := u.ID
 	if id == "" {
 		v7, err := uuid.NewV7()
@@ -56,9 +60,10 @@ func (s *Store) CreateUser(ctx context.Context, u *auth.User, fx auth.Effects) e
 	created := auth.User{ID: id, Username: name}
 	err := s.mutate(ctx, func(tx querier) (applied, error) {
 		_, err := tx.ExecContext(ctx, `INSERT INTO users
-			(id, username, username_key, role, is_active, password_hash, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $7)`,
-			id, name, auth.UsernameKey(name), string(u.Role), u.Active, u.PasswordHash, ms(t))
+			(id, username, username_key, username_skeleton, role, is_active, password_hash, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)`,
+			id, name, auth.UsernameKey(name), auth.UsernameSkeleton(name),
+			string(u.Role), u.Active, u.PasswordHash, ms(t))
 		if err != nil {
 			return applied{}, err
 		}
@@ -73,6 +78,9 @@ func (s *Store) CreateUser(ctx context.Context, u *auth.User, fx auth.Effects) e
 
 // UserByID returns the user with that id. ENotFound.
 func (s *Store) UserByID(ctx context.Context, id string) (auth.User, error) {
+	if unstorable(id) {
+		return auth.User{}, errNoMatch(opUserByID)
+	}
 	u, err := userByID(ctx, s.read(), id)
 	return u, s.fail(opUserByID, err)
 }
@@ -84,6 +92,9 @@ func userByID(ctx context.Context, db querier, id string) (auth.User, error) {
 // UserByName returns the user whose auth.UsernameKey matches name's.
 // ENotFound.
 func (s *Store) UserByName(ctx context.Context, name string) (auth.User, error) {
+	if unstorable(name) {
+		return auth.User{}, errNoMatch(opUserByName)
+	}
 	u, err := scanUser(s.read().QueryRowContext(ctx,
 		`SELECT `+userColumns+` FROM users WHERE username_key = $1`, auth.UsernameKey(name)))
 	return u, s.fail(opUserByName, err)
@@ -94,6 +105,9 @@ func (s *Store) UserByName(ctx context.Context, name string) (auth.User, error) 
 func (s *Store) ListUsers(ctx context.Context, after string, limit int) ([]auth.User, error) {
 	if limit <= 0 {
 		return nil, nil
+	}
+	if unstorable(after) {
+		return nil, errUnstorable()
 	}
 	rows, err := s.read().QueryContext(ctx,
 		`SELECT `+userColumns+` FROM users WHERE id > $1 ORDER BY id LIMIT $2`, after, limit)
@@ -108,6 +122,12 @@ func (s *Store) ListUsers(ctx context.Context, after string, limit int) ([]auth.
 // in one transaction; each ended session gets a revocation that expires at
 // until. It ends nothing unless asked. ENotFound.
 func (s *Store) UpdateUser(ctx context.Context, id string, u auth.UserUpdate, end auth.EndSessions, until time.Time, fx auth.Effects) (auth.User, []auth.Revocation, error) {
+	if unstorable(id) {
+		return auth.User{}, nil, errNoMatch(opUpdateUser)
+	}
+	if unstorable(end.Except, nullText(u.Role), nullText(u.PasswordHash)) {
+		return auth.User{}, nil, errUnstorable()
+	}
 	var user auth.User
 	var revs []auth.Revocation
 	err := s.mutate(ctx, func(tx querier) (applied, error) {
@@ -172,6 +192,12 @@ func nullBool(p *bool) any {
 // SetPasswordHash replaces a user's hash without revoking anything.
 // ENotFound.
 func (s *Store) SetPasswordHash(ctx context.Context, id, hash string) error {
+	if unstorable(id) {
+		return errNoMatch(opSetPasswordHash)
+	}
+	if unstorable(hash) {
+		return errUnstorable()
+	}
 	err := execOne(ctx, s.write(), `UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1`,
 		id, hash, ms(now()))
 	return s.fail(opSetPasswordHash, err)
@@ -180,6 +206,9 @@ func (s *Store) SetPasswordHash(ctx context.Context, id, hash string) error {
 // DeleteUser deletes a user, its sessions and their refresh tokens, and
 // records a revocation for each live session, with fx. ENotFound.
 func (s *Store) DeleteUser(ctx context.Context, id string, until time.Time, keepAnAdmin bool, fx auth.Effects) ([]auth.Revocation, error) {
+	if unstorable(id) {
+		return nil, errNoMatch(opDeleteUser)
+	}
 	var revs []auth.Revocation
 	err := s.mutate(ctx, func(tx querier) (applied, error) {
 		if keepAnAdmin {
