@@ -342,7 +342,10 @@ func (c Config) validateThrottle() error {
 }
 
 // ParseTrustedProxies reads a comma-separated list of CIDRs (10.0.0.0/8,
-// fd00::/8) and single addresses (192.0.2.10, ::1). Empty means none.
+// fd00::/8) and single addresses (192.0.2.10, ::1). Empty means none. A
+// list that trusts every client in effect (0.0.0.0/0, ::/0, a prefix
+// broader than /8 in IPv4 or /7 in IPv6, or prefixes that together cover a
+// whole family) is refused.
 func ParseTrustedProxies(s string) ([]netip.Prefix, error) {
 	var out []netip.Prefix
 	for item := range strings.SplitSeq(s, ",") {
@@ -355,6 +358,9 @@ func ParseTrustedProxies(s string) ([]netip.Prefix, error) {
 			return nil, fmt.Errorf("GATEHOUSE_TRUSTED_PROXIES: %q is not an IP address or CIDR: use for example 10.0.0.0/8,192.0.2.10,fd00::/8", item)
 		}
 		out = append(out, p)
+	}
+	if err := checkProxies(out); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
