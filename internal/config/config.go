@@ -115,7 +115,11 @@ func NewLoader(getenv func(string) string) *Loader {
 	l.str("GATEHOUSE_ISSUER", &l.cfg.Issuer)
 	l.str("GATEHOUSE_AUDIENCE", &l.cfg.Audience)
 	l.algSet = l.str("GATEHOUSE_SIGNING_ALG", &l.cfg.SigningAlg)
-	l.str("JWT_SECRET_KEY", &l.cfg.JWTSecret)
+	// Not trimmed: a secret padded with white space is refused, not
+	// silently changed into one that other services may not share.
+	if v := getenv("JWT_SECRET_KEY"); v != "" {
+		l.cfg.JWTSecret = v
+	}
 	l.dur("GATEHOUSE_ACCESS_TTL", &l.cfg.AccessTTL)
 	l.dur("GATEHOUSE_REFRESH_TTL", &l.cfg.RefreshTTL)
 	l.dur("GATEHOUSE_REFRESH_REUSE_INTERVAL", &l.cfg.ReuseInterval)
