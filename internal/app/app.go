@@ -56,7 +56,7 @@ type Options struct {
 
 // OpenStore opens and migrates the database.
 func OpenStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*sqlstore.Store, error) {
-	st, err := sqlstore.Open(ctx, cfg.DatabaseURL, sqlstore.Options{Logger: log})
+	st, err := sqlstore.Open(ctx, cfg.DatabaseURL, sqlstore.Options{Logger: log, InsecureAllowSharedFile: cfg.SQLiteAllowSharedFile})
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}

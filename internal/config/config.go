@@ -61,6 +61,9 @@ type Config struct {
 	// AuditRetention is how long audit events are kept; 0 keeps them
 	// forever.
 	AuditRetention time.Duration
+	// SQLiteAllowSharedFile accepts an SQLite database file that group or
+	// others may access; by default such a file is refused at start.
+	SQLiteAllowSharedFile bool
 }
 
 // Defaults returns the built-in settings.
@@ -137,6 +140,7 @@ func NewLoader(getenv func(string) string) *Loader {
 	l.dur("GATEHOUSE_LOGIN_BACKOFF_MAX", &l.cfg.LoginBackoffMax)
 	l.dur("GATEHOUSE_LOGIN_FORGET", &l.cfg.LoginForget)
 	l.str("GATEHOUSE_TRUSTED_PROXIES", &l.trustedProxies)
+	l.boolean("GATEHOUSE_SQLITE_ALLOW_SHARED_FILE", &l.cfg.SQLiteAllowSharedFile)
 	return l
 }
 
@@ -185,6 +189,7 @@ func (l *Loader) StoreFlags(fs *flag.FlagSet) {
 	fs.StringVar(&l.cfg.DatabaseURL, "database-url", l.cfg.DatabaseURL, "`URL` of the database: sqlite:PATH or postgres://… (GATEHOUSE_DATABASE_URL)")
 	fs.StringVar(&l.cfg.RedisURL, "redis-url", l.cfg.RedisURL, "`URL` of Redis for shared revocations, redis://… (GATEHOUSE_REDIS_URL)")
 	fs.StringVar(&l.cfg.LogFormat, "log-format", l.cfg.LogFormat, "log format: text or json (GATEHOUSE_LOG_FORMAT)")
+	fs.BoolVar(&l.cfg.SQLiteAllowSharedFile, "sqlite-allow-shared-file", l.cfg.SQLiteAllowSharedFile, "accept an SQLite database file that other users may read; refused by default (GATEHOUSE_SQLITE_ALLOW_SHARED_FILE)")
 }
 
 // TokenFlags registers the flags that define tokens and keys.
