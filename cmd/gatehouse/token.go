@@ -75,7 +75,7 @@ func tokenDecode(env *cliEnv, args []string) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", label, err)
 		}
-		fmt.Fprintf(env.stdout, "%s (unverified):\n%s\n", label, pretty)
+		fmt.Fprintf(env.stdout, "%s (unverified):\n%s\n", label, printableLines(pretty))
 	}
 	printTimes(env, parts[1])
 	return nil
@@ -128,11 +128,11 @@ func tokenVerify(ctx context.Context, env *cliEnv, args []string) error {
 	return withApp(ctx, env, cfg, func(a *app.App) error {
 		c, err := a.Verifier.Verify(ctx, tok)
 		if err != nil {
-			fmt.Fprintf(env.stdout, "invalid: %v\n", err)
+			fmt.Fprintf(env.stdout, "invalid: %s\n", printable(err.Error()))
 			return exitError{1}
 		}
 		fmt.Fprintf(env.stdout, "valid: sub=%s username=%s role=%s sid=%s jti=%s expires %s (%s)\n",
-			c.Subject, c.Username, c.Role, c.SessionID, c.ID, stamp(c.ExpiresAt), relative(c.ExpiresAt))
+			printable(c.Subject), printable(c.Username), printable(c.Role), printable(c.SessionID), printable(c.ID), stamp(c.ExpiresAt), relative(c.ExpiresAt))
 		return nil
 	})
 }
