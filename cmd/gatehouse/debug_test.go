@@ -31,4 +31,3 @@ func TestDebugListenerHidesCommandLine(t *testing.T) {
 		t.Fatalf("heap profile: %d", w.Code)
 	}
 }
-
