@@ -1,6 +1,9 @@
 package main
 
 import (
+	"context"
+	"io"
+	"net/http"
 	"os"
 	"strings"
 	"syscall"
@@ -37,4 +40,35 @@ func TestDatabaseFileIsOwnerOnly(t *testing.T) {
 	c.ok("", "user", "list", "--sqlite-allow-shared-file")
 	c.env["GATEHOUSE_SQLITE_ALLOW_SHARED_FILE"] = "true"
 	c.ok("", "user", "list")
+}
+
+// serve with GATEHOUSE_METRICS_ADDR answers /metrics there, and 404 on the
+// API's listener.
+func TestServeMetricsListener(t *testing.T) {
+	c := newCLI(t)
+	addr, maddr := freeAddr(t), freeAddr(t)
+	c.env["GATEHOUSE_ADDR"], c.env["GATEHOUSE_METRICS_ADDR"] = addr, maddr
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int)
+	go func() {
+		e := &cliEnv{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard, getenv: func(k string) string { return c.env[k] }}
+		done <- run(ctx, e, []string{"serve", "--demo"})
+	}()
+	loginWhenUp(t, "http://"+addr)
+	if got := status(t, "http://"+addr+"/metrics", ""); got != 404 {
+		t.Errorf("/metrics on the API: %d, want 404", got)
+	}
+	res, err := http.Get("http://" + maddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || !strings.Contains(string(body), `route="POST /auth/login"`) || !strings.Contains(string(body), "\ngo_goroutines ") {
+		t.Errorf("metrics listener: %d\n%s", res.StatusCode, body)
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("serve exited %d", code)
+	}
 }

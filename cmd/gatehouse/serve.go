@@ -56,13 +56,24 @@ func serve(ctx context.Context, env *cliEnv, cfg config.Config, demo bool) error
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w (set GATEHOUSE_ADDR or --addr to another address)", cfg.Addr, err)
 	}
+	srv := newHTTPServer(a) // registers the API's metrics, before the listener serves them
+	if cfg.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on %s: %w (set GATEHOUSE_METRICS_ADDR or --metrics-addr to another address)", cfg.MetricsAddr, err)
+		}
+		msrv := httpServer(a.MetricsHandler(), serverTimeouts)
+		defer msrv.Close()
+		go msrv.Serve(mln)
+		log.Info("metrics listening", "url", "http://"+mln.Addr().String()+"/metrics")
+	}
 	bg, stopBackground := context.WithCancel(context.Background())
 	defer stopBackground()
 	a.RunBackground(bg)
 	if cfg.DebugAddr != "" {
 		go serveDebug(cfg.DebugAddr, log)
 	}
-	srv := newHTTPServer(a)
 	log.Info("gatehouse listening", "url", "http://"+ln.Addr().String(), "issuer", cfg.Issuer,
 		"alg", cfg.SigningAlg, "database", redactURL(cfg.DatabaseURL), "startup", time.Since(started).Round(time.Millisecond))
 	if cfg.Browser.Page {

@@ -29,6 +29,7 @@ import (
 
 // App is every part of Gatehouse.
 type App struct {
+	metrics  // the registry that Handler and MetricsHandler share
 	Config   config.Config
 	Log      *slog.Logger
 	Store    *sqlstore.Store
@@ -175,6 +176,7 @@ func (a *App) Handler() http.Handler {
 		Checks: a.checks(), Revocations: a.Store, Issuer: a.Config.Issuer,
 		SignupOpen: a.Config.Signup == "open", TrustedProxies: a.Config.TrustedProxies, Log: a.Log,
 		Browser: browser(a.Config), HSTS: strings.HasPrefix(a.Config.Issuer, "https://"),
+		Registry: a.registry(), MetricsElsewhere: a.Config.MetricsAddr != "",
 	}
 	if a.Config.Browser.Page {
 		cfg.WebPage = webpage.Handler

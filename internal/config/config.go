@@ -64,6 +64,9 @@ type Config struct {
 	// SQLiteAllowSharedFile accepts an SQLite database file that group or
 	// others may access; by default such a file is refused at start.
 	SQLiteAllowSharedFile bool
+	// MetricsAddr, when set, serves /metrics on a listener of its own
+	// there, and the API answers /metrics 404.
+	MetricsAddr string
 }
 
 // Defaults returns the built-in settings.
@@ -133,6 +136,7 @@ func NewLoader(getenv func(string) string) *Loader {
 	l.dur("GATEHOUSE_LOGIN_WAIT", &l.cfg.LoginWait)
 	l.dur("GATEHOUSE_AUDIT_RETENTION", &l.cfg.AuditRetention)
 	l.str("GATEHOUSE_DEBUG_ADDR", &l.cfg.DebugAddr)
+	l.str("GATEHOUSE_METRICS_ADDR", &l.cfg.MetricsAddr)
 	l.browserEnv()
 	l.integer("GATEHOUSE_LOGIN_ACCOUNT_FAILURES", &l.cfg.LoginAccountFailures)
 	l.integer("GATEHOUSE_LOGIN_ADDRESS_FAILURES", &l.cfg.LoginAddressFailures)
@@ -211,6 +215,7 @@ func (l *Loader) TokenFlags(fs *flag.FlagSet) {
 // ServeFlags registers the flags only the server needs.
 func (l *Loader) ServeFlags(fs *flag.FlagSet) {
 	fs.StringVar(&l.cfg.Signup, "signup", l.cfg.Signup, "open enables POST /auth/signup (GATEHOUSE_SIGNUP)")
+	fs.StringVar(&l.cfg.MetricsAddr, "metrics-addr", l.cfg.MetricsAddr, "`address` of a listener of its own for /metrics, which the API then answers 404; empty: /metrics on the API (GATEHOUSE_METRICS_ADDR)")
 	fs.StringVar(&l.cfg.DebugAddr, "debug-addr", l.cfg.DebugAddr, "loopback `address` for pprof profiles, off when empty (GATEHOUSE_DEBUG_ADDR)")
 	fs.DurationVar(&l.cfg.LoginWait, "login-wait", l.cfg.LoginWait, "longest wait for a password-hashing slot before 503 (GATEHOUSE_LOGIN_WAIT)")
 	l.browserFlags(fs)
@@ -266,6 +271,7 @@ func (c Config) validate() []error {
 	}
 	add(c.validateAddr())
 	add(c.validateDebugAddr())
+	add(c.validateMetricsAddr())
 	add(c.validateDatabase())
 	add(c.validateIssuer())
 	add(c.validateSigning())
@@ -291,6 +297,16 @@ func (c Config) validateDebugAddr() error {
 	host, _, err := net.SplitHostPort(c.DebugAddr)
 	if ip := net.ParseIP(host); err != nil || (host != "localhost" && (ip == nil || !ip.IsLoopback())) {
 		return fmt.Errorf("GATEHOUSE_DEBUG_ADDR=%q must be a loopback host:port such as 127.0.0.1:6060: profiles are not for the network", c.DebugAddr)
+	}
+	return nil
+}
+
+func (c Config) validateMetricsAddr() error {
+	if c.MetricsAddr == "" {
+		return nil
+	}
+	if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil || c.MetricsAddr == c.Addr {
+		return fmt.Errorf("GATEHOUSE_METRICS_ADDR=%q is not a host:port other than GATEHOUSE_ADDR: use for example 10.0.0.5:9100 or 127.0.0.1:9100", c.MetricsAddr)
 	}
 	return nil
 }
