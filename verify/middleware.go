@@ -35,8 +35,10 @@ func (v *Verifier) Middleware(next http.Handler) http.Handler {
 // http.CrossOriginProtection has refused, with 403, any state-changing
 // request that a browser sent from another origin than the service's own or
 // trustedOrigins: a cookie rides along on cross-site requests that the
-// user's browser makes for another site, a header does not. The error
-// reports a malformed origin.
+// user's browser makes for another site, a header does not. A request that
+// carries the cookie more than once gets 401: another host under the
+// cookie's domain may have planted one. The error reports a malformed
+// origin.
 func (v *Verifier) CookieMiddleware(cookie string, trustedOrigins []string, next http.Handler) (http.Handler, error) {
 	if cookie == "" {
 		return nil, errors.New("verify: CookieMiddleware needs the access cookie's name")
@@ -52,11 +54,14 @@ func (v *Verifier) CookieMiddleware(cookie string, trustedOrigins []string, next
 	}))
 	bearer := v.Middleware(next)
 	byCookie := p.Handler(v.authenticate(func(r *http.Request) (string, error) {
-		c, err := r.Cookie(cookie)
-		if err != nil || c.Value == "" {
+		cs := r.CookiesNamed(cookie)
+		switch {
+		case len(cs) > 1: // one may be planted by a sibling host
+			return "", fmt.Errorf("%w: cookie %s sent more than once", ErrMalformed, cookie)
+		case len(cs) == 0 || cs[0].Value == "":
 			return "", ErrNoToken
 		}
-		return c.Value, nil
+		return cs[0].Value, nil
 	}, next))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") != "" {

@@ -99,7 +99,7 @@ type auditPrinter struct {
 
 func newAuditPrinter(w io.Writer, asJSON bool) *auditPrinter {
 	if asJSON {
-		return &auditPrinter{json: json.NewEncoder(w)}
+		return &auditPrinter{json: json.NewEncoder(jsonWriter{w})}
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "TIME\tEVENT\tUSER\tSESSION\tACTOR\tIP\tDETAIL")
@@ -114,8 +114,8 @@ func (p *auditPrinter) print(e auth.AuditEvent) error {
 	if user == "" {
 		user = e.UserID
 	}
-	_, err := fmt.Fprintf(p.tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Time.UTC().Format(time.RFC3339),
-		e.Event, dash(user), dash(e.SessionID), dash(e.Actor), dash(e.IP), dash(e.Detail))
+	_, err := fmt.Fprintf(p.tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", cells(e.Time.UTC().Format(time.RFC3339),
+		string(e.Event), dash(user), dash(e.SessionID), dash(e.Actor), dash(e.IP), dash(e.Detail))...)
 	return err
 }
 

@@ -53,7 +53,7 @@ func keysList(ctx context.Context, env *cliEnv, args []string) error {
 			if !k.ExpiresAt.IsZero() {
 				until = stamp(k.ExpiresAt)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Algorithm, k.State, stamp(k.CreatedAt), stamp(k.ActivatesAt), until)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", cells(k.ID, k.Algorithm, string(k.State), stamp(k.CreatedAt), stamp(k.ActivatesAt), until)...)
 		}
 		return tw.Flush()
 	})
@@ -72,7 +72,7 @@ func keysRotate(ctx context.Context, env *cliEnv, args []string) error {
 			return err
 		}
 		fmt.Fprintf(env.stdout, "new %s key %s published; it signs from %s (in %s)\n",
-			k.Algorithm, k.ID, stamp(k.ActivatesAt), time.Until(k.ActivatesAt).Round(time.Second))
+			printable(k.Algorithm), printable(k.ID), stamp(k.ActivatesAt), time.Until(k.ActivatesAt).Round(time.Second))
 		return nil
 	})
 }

@@ -95,7 +95,7 @@ func exitCode(env *cliEnv, err error) int {
 	case errors.As(err, &ee):
 		return ee.code
 	}
-	fmt.Fprintln(env.stderr, "gatehouse:", err)
+	fmt.Fprintln(env.stderr, "gatehouse:", printableLines(err.Error()))
 	return 1
 }
 

@@ -56,13 +56,24 @@ func serve(ctx context.Context, env *cliEnv, cfg config.Config, demo bool) error
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w (set GATEHOUSE_ADDR or --addr to another address)", cfg.Addr, err)
 	}
+	srv := newHTTPServer(a) // registers the API's metrics, before the listener serves them
+	if cfg.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on %s: %w (set GATEHOUSE_METRICS_ADDR or --metrics-addr to another address)", cfg.MetricsAddr, err)
+		}
+		msrv := httpServer(a.MetricsHandler(), serverTimeouts)
+		defer msrv.Close()
+		go msrv.Serve(mln)
+		log.Info("metrics listening", "url", "http://"+mln.Addr().String()+"/metrics")
+	}
 	bg, stopBackground := context.WithCancel(context.Background())
 	defer stopBackground()
 	a.RunBackground(bg)
 	if cfg.DebugAddr != "" {
 		go serveDebug(cfg.DebugAddr, log)
 	}
-	srv := newHTTPServer(a)
 	log.Info("gatehouse listening", "url", "http://"+ln.Addr().String(), "issuer", cfg.Issuer,
 		"alg", cfg.SigningAlg, "database", redactURL(cfg.DatabaseURL), "startup", time.Since(started).Round(time.Millisecond))
 	if cfg.Browser.Page {
@@ -133,15 +144,22 @@ func warnDemo(env *cliEnv) {
 
 // serveDebug serves pprof on a loopback address (checked by config).
 func serveDebug(addr string, log *slog.Logger) {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	log.Info("pprof listening", "url", "http://"+addr+"/debug/pprof/")
-	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Addr: addr, Handler: debugHandler(), ReadHeaderTimeout: 5 * time.Second}
 	if err := srv.ListenAndServe(); err != nil {
 		log.Warn("pprof listener stopped", "err", err)
 	}
+}
+
+// debugHandler serves the pprof profiles, all but /debug/pprof/cmdline:
+// the command line may hold secrets (--database-url with a password), and
+// any local user can reach a loopback port. pprof.Index answers that path
+// 404 as an unknown profile.
+func debugHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }

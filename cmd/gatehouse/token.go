@@ -76,7 +76,7 @@ func tokenDecode(env *cliEnv, args []string) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", label, err)
 		}
-		fmt.Fprintf(env.stdout, "%s (unverified):\n%s\n", label, pretty)
+		fmt.Fprintf(env.stdout, "%s (unverified):\n%s\n", label, printableLines(pretty))
 	}
 	printTimes(env, parts[1])
 	return nil
@@ -129,7 +129,7 @@ func tokenVerify(ctx context.Context, env *cliEnv, args []string) error {
 	return withApp(ctx, env, cfg, func(a *app.App) error {
 		c, err := a.Verifier.Verify(ctx, tok)
 		if err != nil {
-			fmt.Fprintf(env.stdout, "invalid: %v\n", err)
+			fmt.Fprintf(env.stdout, "invalid: %s\n", printable(err.Error()))
 			return exitError{1}
 		}
 		// The same rule as the server's own endpoints: the store must
@@ -143,7 +143,7 @@ func tokenVerify(ctx context.Context, env *cliEnv, args []string) error {
 			return err
 		}
 		fmt.Fprintf(env.stdout, "valid: sub=%s username=%s role=%s sid=%s jti=%s amr=%s expires %s (%s)\n",
-			p.UserID, p.Username, p.Role, p.SessionID, c.ID, strings.Join(p.AMR, ","), stamp(c.ExpiresAt), relative(c.ExpiresAt))
+			printable(p.UserID), printable(p.Username), printable(string(p.Role)), printable(p.SessionID), printable(c.ID), printable(strings.Join(p.AMR, ",")), stamp(c.ExpiresAt), relative(c.ExpiresAt))
 		return nil
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -79,7 +80,7 @@ func userAdd(ctx context.Context, env *cliEnv, args []string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(env.stdout, "created user %s (id %s, role %s)\n", u.Username, u.ID, u.Role)
+		fmt.Fprintf(env.stdout, "created user %s (id %s, role %s)\n", cells(u.Username, u.ID, string(u.Role))...)
 		return nil
 	})
 }
@@ -148,7 +149,7 @@ func userList(ctx context.Context, env *cliEnv, args []string) error {
 				return err
 			}
 			for _, u := range users {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%t\t%s\n", u.ID, u.Username, u.Role, u.Active, u.CreatedAt.UTC().Format(time.RFC3339))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", cells(u.ID, u.Username, string(u.Role), strconv.FormatBool(u.Active), u.CreatedAt.UTC().Format(time.RFC3339))...)
 			}
 			if next == "" {
 				return tw.Flush()
@@ -186,7 +187,7 @@ func userChange(ctx context.Context, env *cliEnv, sub, argsUsage, summary string
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(env.stdout, "user %s: role %s, active %t; sessions ended\n", u.Username, u.Role, u.Active)
+		fmt.Fprintf(env.stdout, "user %s: role %s, active %t; sessions ended\n", printable(u.Username), printable(string(u.Role)), u.Active)
 		return nil
 	})
 }
@@ -213,7 +214,7 @@ func userDelete(ctx context.Context, env *cliEnv, args []string) error {
 		if err := a.Accounts.Delete(ctx, u.ID, force, cliOrigin); err != nil {
 			return err
 		}
-		fmt.Fprintf(env.stdout, "deleted user %s; their sessions and tokens are revoked\n", u.Username)
+		fmt.Fprintf(env.stdout, "deleted user %s; their sessions and tokens are revoked\n", printable(u.Username))
 		return nil
 	})
 }

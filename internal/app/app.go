@@ -31,6 +31,7 @@ import (
 
 // App is every part of Gatehouse.
 type App struct {
+	metrics  // the registry that Handler and MetricsHandler share
 	Config   config.Config
 	Log      *slog.Logger
 	Store    *sqlstore.Store
@@ -65,7 +66,7 @@ type Options struct {
 
 // OpenStore opens and migrates the database.
 func OpenStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*sqlstore.Store, error) {
-	st, err := sqlstore.Open(ctx, cfg.DatabaseURL, sqlstore.Options{Logger: log})
+	st, err := sqlstore.Open(ctx, cfg.DatabaseURL, sqlstore.Options{Logger: log, InsecureAllowSharedFile: cfg.SQLiteAllowSharedFile})
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
@@ -193,6 +194,7 @@ func (a *App) Handler() http.Handler {
 		Checks: a.checks(), Revocations: a.Store, RevocationsToken: a.Config.RevocationsToken, Issuer: a.Config.Issuer,
 		SignupOpen: a.Config.Signup == "open", TrustedProxies: a.Config.TrustedProxies, Log: a.Log,
 		Browser: browser(a.Config), HSTS: strings.HasPrefix(a.Config.Issuer, "https://"),
+		Registry: a.registry(), MetricsElsewhere: a.Config.MetricsAddr != "",
 	}
 	if a.Config.Browser.Page {
 		cfg.WebPage = webpage.Handler

@@ -69,6 +69,12 @@ type Config struct {
 	// RevocationsToken, when set, is the bearer secret that GET
 	// /auth/revocations requires (environment only: never a flag).
 	RevocationsToken string
+	// SQLiteAllowSharedFile accepts an SQLite database file that group or
+	// others may access; by default such a file is refused at start.
+	SQLiteAllowSharedFile bool
+	// MetricsAddr, when set, serves /metrics on a listener of its own
+	// there, and the API answers /metrics 404.
+	MetricsAddr string
 }
 
 // Defaults returns the built-in settings.
@@ -124,7 +130,11 @@ func NewLoader(getenv func(string) string) *Loader {
 	l.str("GATEHOUSE_ISSUER", &l.cfg.Issuer)
 	l.str("GATEHOUSE_AUDIENCE", &l.cfg.Audience)
 	l.algSet = l.str("GATEHOUSE_SIGNING_ALG", &l.cfg.SigningAlg)
-	l.str("JWT_SECRET_KEY", &l.cfg.JWTSecret)
+	// Not trimmed: a secret padded with white space is refused, not
+	// silently changed into one that other services may not share.
+	if v := getenv("JWT_SECRET_KEY"); v != "" {
+		l.cfg.JWTSecret = v
+	}
 	l.dur("GATEHOUSE_ACCESS_TTL", &l.cfg.AccessTTL)
 	l.dur("GATEHOUSE_REFRESH_TTL", &l.cfg.RefreshTTL)
 	l.dur("GATEHOUSE_REFRESH_REUSE_INTERVAL", &l.cfg.ReuseInterval)
@@ -136,6 +146,7 @@ func NewLoader(getenv func(string) string) *Loader {
 	l.dur("GATEHOUSE_CLOCK_LEEWAY", &l.cfg.Leeway)
 	l.dur("GATEHOUSE_AUDIT_RETENTION", &l.cfg.AuditRetention)
 	l.str("GATEHOUSE_DEBUG_ADDR", &l.cfg.DebugAddr)
+	l.str("GATEHOUSE_METRICS_ADDR", &l.cfg.MetricsAddr)
 	l.browserEnv()
 	l.integer("GATEHOUSE_LOGIN_ACCOUNT_FAILURES", &l.cfg.LoginAccountFailures)
 	l.integer("GATEHOUSE_LOGIN_ADDRESS_FAILURES", &l.cfg.LoginAddressFailures)
@@ -144,6 +155,7 @@ func NewLoader(getenv func(string) string) *Loader {
 	l.dur("GATEHOUSE_LOGIN_FORGET", &l.cfg.LoginForget)
 	l.str("GATEHOUSE_TRUSTED_PROXIES", &l.trustedProxies)
 	l.str("GATEHOUSE_REVOCATIONS_TOKEN", &l.cfg.RevocationsToken)
+	l.boolean("GATEHOUSE_SQLITE_ALLOW_SHARED_FILE", &l.cfg.SQLiteAllowSharedFile)
 	return l
 }
 
@@ -192,6 +204,7 @@ func (l *Loader) StoreFlags(fs *flag.FlagSet) {
 	fs.StringVar(&l.cfg.DatabaseURL, "database-url", l.cfg.DatabaseURL, "`URL` of the database: sqlite:PATH or postgres://… (GATEHOUSE_DATABASE_URL)")
 	fs.StringVar(&l.cfg.RedisURL, "redis-url", l.cfg.RedisURL, "`URL` of Redis for shared revocations, redis://… (GATEHOUSE_REDIS_URL)")
 	fs.StringVar(&l.cfg.LogFormat, "log-format", l.cfg.LogFormat, "log format: text or json (GATEHOUSE_LOG_FORMAT)")
+	fs.BoolVar(&l.cfg.SQLiteAllowSharedFile, "sqlite-allow-shared-file", l.cfg.SQLiteAllowSharedFile, "accept an SQLite database file that other users may read; refused by default (GATEHOUSE_SQLITE_ALLOW_SHARED_FILE)")
 }
 
 // TokenFlags registers the flags that define tokens and keys.
@@ -213,6 +226,7 @@ func (l *Loader) TokenFlags(fs *flag.FlagSet) {
 // ServeFlags registers the flags only the server needs.
 func (l *Loader) ServeFlags(fs *flag.FlagSet) {
 	fs.StringVar(&l.cfg.Signup, "signup", l.cfg.Signup, "open enables POST /auth/signup (GATEHOUSE_SIGNUP)")
+	fs.StringVar(&l.cfg.MetricsAddr, "metrics-addr", l.cfg.MetricsAddr, "`address` of a listener of its own for /metrics, which the API then answers 404; empty: /metrics on the API (GATEHOUSE_METRICS_ADDR)")
 	fs.StringVar(&l.cfg.DebugAddr, "debug-addr", l.cfg.DebugAddr, "loopback `address` for pprof profiles, off when empty (GATEHOUSE_DEBUG_ADDR)")
 	fs.DurationVar(&l.cfg.LoginWait, "login-wait", l.cfg.LoginWait, "longest wait for a password-hashing slot before 503 (GATEHOUSE_LOGIN_WAIT)")
 	l.browserFlags(fs)
@@ -268,6 +282,7 @@ func (c Config) validate() []error {
 	}
 	add(c.validateAddr())
 	add(c.validateDebugAddr())
+	add(c.validateMetricsAddr())
 	add(c.validateDatabase())
 	add(c.validateIssuer())
 	add(c.validateSigning())
@@ -294,6 +309,16 @@ func (c Config) validateDebugAddr() error {
 	host, _, err := net.SplitHostPort(c.DebugAddr)
 	if ip := net.ParseIP(host); err != nil || (host != "localhost" && (ip == nil || !ip.IsLoopback())) {
 		return fmt.Errorf("GATEHOUSE_DEBUG_ADDR=%q must be a loopback host:port such as 127.0.0.1:6060: profiles are not for the network", c.DebugAddr)
+	}
+	return nil
+}
+
+func (c Config) validateMetricsAddr() error {
+	if c.MetricsAddr == "" {
+		return nil
+	}
+	if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil || c.MetricsAddr == c.Addr {
+		return fmt.Errorf("GATEHOUSE_METRICS_ADDR=%q is not a host:port other than GATEHOUSE_ADDR: use for example 10.0.0.5:9100 or 127.0.0.1:9100", c.MetricsAddr)
 	}
 	return nil
 }
@@ -356,7 +381,10 @@ func (c Config) validateThrottle() error {
 }
 
 // ParseTrustedProxies reads a comma-separated list of CIDRs (10.0.0.0/8,
-// fd00::/8) and single addresses (192.0.2.10, ::1). Empty means none.
+// fd00::/8) and single addresses (192.0.2.10, ::1). Empty means none. A
+// list that trusts every client in effect (0.0.0.0/0, ::/0, a prefix
+// broader than /8 in IPv4 or /7 in IPv6, or prefixes that together cover a
+// whole family) is refused.
 func ParseTrustedProxies(s string) ([]netip.Prefix, error) {
 	var out []netip.Prefix
 	for item := range strings.SplitSeq(s, ",") {
@@ -369,6 +397,9 @@ func ParseTrustedProxies(s string) ([]netip.Prefix, error) {
 			return nil, fmt.Errorf("GATEHOUSE_TRUSTED_PROXIES: %q is not an IP address or CIDR: use for example 10.0.0.0/8,192.0.2.10,fd00::/8", item)
 		}
 		out = append(out, p)
+	}
+	if err := checkProxies(out); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode"
 )
 
 // MinSecretLen is the shortest HS256 secret accepted, in bytes.
@@ -39,7 +40,7 @@ var placeholders = []string{
 }
 
 // ValidateSecret refuses an HS256 secret that is short, a known placeholder,
-// or visibly low in entropy.
+// padded with white space, or visibly low in entropy (see estimateBits).
 func ValidateSecret(s string) error {
 	if len(s) < MinSecretLen {
 		return fmt.Errorf("JWT_SECRET_KEY is %d bytes, shorter than %d: %s", len(s), MinSecretLen, secretHint)
@@ -47,8 +48,14 @@ func ValidateSecret(s string) error {
 	if isPlaceholder(s) {
 		return fmt.Errorf("JWT_SECRET_KEY is a well-known placeholder, so anyone could sign tokens: %s", secretHint)
 	}
+	if strings.TrimFunc(s, unicode.IsSpace) != s {
+		return fmt.Errorf("JWT_SECRET_KEY begins or ends with white space, which other services reading it would likely drop: remove it, or %s", secretHint)
+	}
 	if distinctBytes(s) < 10 {
 		return fmt.Errorf("JWT_SECRET_KEY has too few distinct characters to be random: %s", secretHint)
+	}
+	if bits := estimateBits(s); bits < MinSecretBits {
+		return fmt.Errorf("JWT_SECRET_KEY looks like a pattern, not random (about %.0f bits of entropy, want %d): %s", bits, MinSecretBits, secretHint)
 	}
 	return nil
 }

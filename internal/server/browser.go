@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -78,13 +79,25 @@ func (s *Server) cookie(name, value, path string, ttl time.Duration) *http.Cooki
 	return c
 }
 
-// cookieValue is the value of the named cookie, or "".
-func cookieValue(r *http.Request, name string) string {
-	c, err := r.Cookie(name)
-	if err != nil {
-		return ""
+// errDuplicateCookie is the cause of refusing a request that carries a
+// session cookie more than once.
+var errDuplicateCookie = errors.New("session cookie sent more than once")
+
+// cookieValue is the value of the named cookie, or "" when there is none.
+// A cookie sent more than once is errDuplicateCookie: another host under
+// the cookie domain (or a plain-http page, without the __Host- prefix) can
+// plant one of the same name, the browser sends both, and whichever were
+// read would win, perhaps the attacker's session. Callers answer 401 and
+// clear nothing, as clearing ours would leave the planted one alone.
+func cookieValue(r *http.Request, name string) (string, error) {
+	cs := r.CookiesNamed(name)
+	switch len(cs) {
+	case 0:
+		return "", nil
+	case 1:
+		return cs[0].Value, nil
 	}
-	return c.Value
+	return "", errDuplicateCookie
 }
 
 var errCrossOrigin = auth.Errorf(auth.EForbidden, "Cross-origin request refused")

@@ -104,7 +104,11 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) refreshTokenOf(r *http.Request) (tok string, fromCookie bool, err error) {
 	if r.Header.Get("Authorization") == "" && r.ContentLength == 0 {
-		if tok := cookieValue(r, s.cfg.Browser.RefreshCookie); tok != "" {
+		tok, err := cookieValue(r, s.cfg.Browser.RefreshCookie)
+		if err != nil {
+			return "", false, auth.Wrap(auth.EUnauthenticated, err, sessions.ErrBadRefresh.Message)
+		}
+		if tok != "" {
 			return tok, true, nil
 		}
 	}

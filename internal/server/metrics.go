@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/gatehouse/gatehouse/verify"
@@ -61,11 +62,32 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 			Name: "gatehouse_tokens_rejected_total", Help: "Access tokens rejected, by reason.",
 		}, []string{"reason"}),
 	}
-	reg.MustRegister(m.requests, m.duration, m.rejects)
+	m.requests = register(reg, m.requests)
+	m.duration = register(reg, m.duration)
+	m.rejects = register(reg, m.rejects)
+	// The Go runtime's and the process's metrics (go_*, process_*), which
+	// every Prometheus user expects next to the server's own.
+	register(reg, collectors.NewGoCollector())
+	register(reg, collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
-func (m *metrics) handler(reg *prometheus.Registry) http.Handler {
+// register adds c to reg, or returns the same collector registered before
+// (by another Server on the same registry).
+func register[C prometheus.Collector](reg *prometheus.Registry, c C) C {
+	var are prometheus.AlreadyRegisteredError
+	if err := reg.Register(c); errors.As(err, &are) {
+		if old, ok := are.ExistingCollector.(C); ok {
+			return old
+		}
+	} else if err != nil {
+		panic(err) // a programming error: an invalid metric
+	}
+	return c
+}
+
+// MetricsHandler serves reg in the Prometheus text format.
+func MetricsHandler(reg *prometheus.Registry) http.Handler {
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})
 }
 

@@ -74,7 +74,11 @@ func (s *Server) authed(h handlerFunc) handlerFunc {
 func (s *Server) authenticate(r *http.Request) (c *verify.Claims, fromCookie bool, err error) {
 	header := r.Header.Get("Authorization")
 	if header == "" {
-		if tok := cookieValue(r, s.cfg.Browser.AccessCookie); tok != "" {
+		tok, err := cookieValue(r, s.cfg.Browser.AccessCookie)
+		if err != nil {
+			return nil, true, auth.Wrap(auth.EUnauthenticated, err, errBadToken.Message)
+		}
+		if tok != "" {
 			c, err := s.verifyAccess(r, tok)
 			return c, true, err
 		}

@@ -58,6 +58,9 @@ type Config struct {
 	// Registry receives the server's metrics and is served at /metrics; a
 	// new one is made when nil.
 	Registry *prometheus.Registry
+	// MetricsElsewhere leaves /metrics out of the API (it answers 404):
+	// MetricsHandler serves Registry on a listener of its own.
+	MetricsElsewhere bool
 }
 
 // Server answers the HTTP API.
@@ -122,7 +125,9 @@ func (s *Server) routes(mux *http.ServeMux) {
 
 	handle("GET /healthz", s.healthz)
 	handle("GET /readyz", s.readyz)
-	mux.Handle("GET /metrics", s.metrics.handler(s.cfg.Registry))
+	if !s.cfg.MetricsElsewhere {
+		mux.Handle("GET /metrics", MetricsHandler(s.cfg.Registry))
+	}
 
 	if s.cfg.WebPage != nil {
 		page := s.cfg.WebPage(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

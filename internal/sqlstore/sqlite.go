@@ -28,8 +28,11 @@ const sqlitePragmas = "_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)" +
 // writes cannot fail to upgrade its lock. Reads outside
 // transactions go to a pool of query_only connections, which WAL lets run
 // alongside the writer.
-func openSQLite(_ context.Context, path string, maxConns int, log *slog.Logger) (*Store, error) {
+func openSQLite(_ context.Context, path string, maxConns int, allowShared bool, log *slog.Logger) (*Store, error) {
 	if err := checkSQLitePath(path); err != nil {
+		return nil, err
+	}
+	if err := prepareSQLiteFile(path, allowShared); err != nil {
 		return nil, err
 	}
 	w, err := sql.Open("sqlite", path+"?"+sqlitePragmas+"&_txlock=immediate")

@@ -26,6 +26,10 @@ type Options struct {
 	// Logger receives the few events worth logging (migrations applied).
 	// nil discards them.
 	Logger *slog.Logger
+	// InsecureAllowSharedFile opens an SQLite database file (or its -wal or
+	// -shm file) that other local users may access; without it such a
+	// file is refused.
+	InsecureAllowSharedFile bool
 }
 
 // Store is an auth.Store on a SQL database. It is safe for concurrent use.
@@ -56,7 +60,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	scheme, _, _ := strings.Cut(url, ":")
 	switch scheme {
 	case "sqlite":
-		return openSQLite(ctx, strings.TrimPrefix(url, "sqlite:"), maxConns, log)
+		return openSQLite(ctx, strings.TrimPrefix(url, "sqlite:"), maxConns, opts.InsecureAllowSharedFile, log)
 	case "postgres", "postgresql":
 		return openPostgres(ctx, url, maxConns, log)
 	}
