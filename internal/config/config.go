@@ -61,6 +61,11 @@ type Config struct {
 	// AuditRetention is how long audit events are kept; 0 keeps them
 	// forever.
 	AuditRetention time.Duration
+	// EncryptionKey seals secrets at rest (GATEHOUSE_ENCRYPTION_KEY);
+	// nil stores them unsealed. EncryptionKeysOld still open what they
+	// sealed (GATEHOUSE_ENCRYPTION_KEY_OLD). See encryption.go.
+	EncryptionKey     []byte
+	EncryptionKeysOld [][]byte
 }
 
 // Defaults returns the built-in settings.
@@ -133,6 +138,7 @@ func NewLoader(getenv func(string) string) *Loader {
 	l.dur("GATEHOUSE_LOGIN_BACKOFF_MAX", &l.cfg.LoginBackoffMax)
 	l.dur("GATEHOUSE_LOGIN_FORGET", &l.cfg.LoginForget)
 	l.str("GATEHOUSE_TRUSTED_PROXIES", &l.trustedProxies)
+	l.encryptionEnv()
 	return l
 }
 
