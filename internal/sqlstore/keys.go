@@ -74,3 +74,17 @@ func (s *Store) RotateSigningKey(ctx context.Context, k auth.SigningKey, othersE
 	})
 	return s.fail(opRotateKey, err)
 }
+
+var opReplacePrivateKey = op{name: "replace private key"}
+
+// ReplacePrivateKey sets key id's private key bytes to to if they are
+// still from, and reports whether it did.
+func (s *Store) ReplacePrivateKey(ctx context.Context, id string, from, to []byte) (bool, error) {
+	res, err := s.write().ExecContext(ctx, `UPDATE signing_keys SET private_key = $1
+		WHERE id = $2 AND private_key = $3`, to, id, from)
+	if err != nil {
+		return false, s.fail(opReplacePrivateKey, err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, s.fail(opReplacePrivateKey, err)
+}
