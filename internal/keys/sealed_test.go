@@ -120,7 +120,10 @@ func wantNoKeyMaterial(t *testing.T, rows map[string][]byte, s *seal.Sealer) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d := priv.(*ecdsa.PrivateKey).D.Bytes()
+		d, err := priv.(*ecdsa.PrivateKey).Bytes()
+		if err != nil {
+			t.Fatal(err)
+		}
 		if bytes.Contains(pk, der[:16]) || bytes.Contains(pk, d) || bytes.Contains(pk, []byte{0x02, 0x01, 0x00, 0x30}) {
 			t.Fatalf("key %s: the stored row holds key material", kid)
 		}
