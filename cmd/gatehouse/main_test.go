@@ -50,7 +50,7 @@ func TestHelp(t *testing.T) {
 	for _, args := range [][]string{
 		{"serve", "--help"}, {"migrate", "--help"}, {"user", "add", "--help"}, {"user", "list", "--help"},
 		{"user", "set-role", "--help"}, {"user", "disable", "--help"}, {"user", "enable", "--help"}, {"user", "delete", "--help"},
-		{"keys", "list", "--help"}, {"keys", "rotate", "--help"}, {"token", "decode", "--help"}, {"token", "verify", "--help"},
+		{"keys", "list", "--help"}, {"keys", "rotate", "--help"}, {"keys", "reseal", "--help"}, {"token", "decode", "--help"}, {"token", "verify", "--help"},
 		{"version", "--help"}, {"user", "--help"}, {"keys", "--help"}, {"token", "--help"}, {"audit", "--help"},
 	} {
 		code, _, errs := c.run("", args...)

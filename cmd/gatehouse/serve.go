@@ -13,6 +13,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/app"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/redisbus"
+	"github.com/gatehouse/gatehouse/internal/seal"
 )
 
 func runServe(ctx context.Context, env *cliEnv, args []string) error {
@@ -46,6 +47,9 @@ func serve(ctx context.Context, env *cliEnv, cfg config.Config, demo bool) error
 		return err
 	}
 	defer a.Close()
+	if cfg.EncryptionKey == nil && !demo {
+		warnNoEncryptionKey(log)
+	}
 	if demo {
 		if err := a.CreateDemoUsers(ctx); err != nil {
 			return err
@@ -140,6 +144,13 @@ func warnDemo(env *cliEnv) {
 ################################################################################
 
 `)
+}
+
+// warnNoEncryptionKey says, once at start, that secrets are stored in the
+// clear. --demo does not warn: its database is a throwaway.
+func warnNoEncryptionKey(log *slog.Logger) {
+	log.Warn("GATEHOUSE_ENCRYPTION_KEY is not set: secrets such as the signing keys are stored unencrypted in the database; " +
+		"set it (" + seal.KeyHint + "), then run: gatehouse keys reseal")
 }
 
 // serveDebug serves pprof on a loopback address (checked by config).

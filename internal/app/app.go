@@ -20,6 +20,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/password"
 	"github.com/gatehouse/gatehouse/internal/redisbus"
 	"github.com/gatehouse/gatehouse/internal/revocation"
+	"github.com/gatehouse/gatehouse/internal/seal"
 	"github.com/gatehouse/gatehouse/internal/server"
 	"github.com/gatehouse/gatehouse/internal/sessions"
 	"github.com/gatehouse/gatehouse/internal/sqlstore"
@@ -50,6 +51,8 @@ type App struct {
 	Audit *audit.Recorder
 	// Bus fans revocations out through Redis; nil without GATEHOUSE_REDIS_URL.
 	Bus *redisbus.Bus
+	// Sealer encrypts secrets at rest; nil without GATEHOUSE_ENCRYPTION_KEY.
+	Sealer *seal.Sealer
 }
 
 // Options adjust what Open builds; the zero value is production.
@@ -95,12 +98,14 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options)
 func (a *App) init(ctx context.Context, opt Options) error {
 	cfg := a.Config
 	a.Audit = audit.New(a.Store, a.Log, cfg.AuditRetention)
-	a.Keys = keys.New(keys.Options{
-		Algorithm: cfg.SigningAlg, Secret: []byte(cfg.JWTSecret), Store: a.Store,
-		AccessTTL: cfg.AccessTTL, PublishDelay: cfg.KeyPublishDelay, RotateEvery: cfg.KeyRotateEvery, Log: a.Log,
-		Audit: a.Audit,
-	})
-	if err := a.Keys.Init(ctx); err != nil {
+	if cfg.RedisURL != "" {
+		bus, err := redisbus.Open(ctx, cfg.RedisURL, redisbus.Options{Prefix: opt.RedisPrefix, Log: a.Log})
+		if err != nil {
+			return fmt.Errorf("GATEHOUSE_REDIS_URL: %w", err)
+		}
+		a.Bus = bus
+	}
+	if err := a.initKeys(ctx); err != nil {
 		return err
 	}
 	a.Revoked = revocation.NewSet(nil)
@@ -108,13 +113,8 @@ func (a *App) init(ctx context.Context, opt Options) error {
 	if err := a.Poller.Load(ctx); err != nil {
 		return err
 	}
-	if cfg.RedisURL != "" {
-		bus, err := redisbus.Open(ctx, cfg.RedisURL, redisbus.Options{Prefix: opt.RedisPrefix, Log: a.Log})
-		if err != nil {
-			return fmt.Errorf("GATEHOUSE_REDIS_URL: %w", err)
-		}
-		a.Bus = bus
-		a.Revoked.SetPublisher(bus, a.Log)
+	if a.Bus != nil {
+		a.Revoked.SetPublisher(a.Bus, a.Log)
 	}
 	params := password.DefaultParams
 	if opt.PasswordParams != nil {
@@ -217,7 +217,7 @@ func browser(c config.Config) server.Browser {
 // database, until ctx ends: keys, revocations, and pruning of expired rows
 // and of audit events older than the retention.
 func (a *App) RunBackground(ctx context.Context) {
-	go a.Keys.Run(ctx, a.keyReloadInterval())
+	a.runKeys(ctx)
 	go a.Poller.Run(ctx)
 	if a.Bus != nil {
 		// On every (re)subscription the whole denylist is reloaded, so
@@ -243,13 +243,6 @@ func every(ctx context.Context, interval time.Duration, f func()) {
 			f()
 		}
 	}
-}
-
-// keyReloadInterval is how often keys rotated elsewhere are picked up:
-// well within the publish delay, so that every replica publishes a new key
-// before any replica signs with it.
-func (a *App) keyReloadInterval() time.Duration {
-	return min(10*time.Second, max(time.Second, a.Config.KeyPublishDelay/3))
 }
 
 func (a *App) pollNow(ctx context.Context) {

@@ -83,7 +83,7 @@ type RevocationStore interface {
 // KeyStore keeps the asymmetric signing keys.
 type KeyStore interface {
 	// SigningKeys returns every key that has not expired at now, ordered by
-	// ActivatesAt.
+	// ActivatesAt; with the zero time, every stored key.
 	SigningKeys(ctx context.Context, now time.Time) ([]SigningKey, error)
 	// InitSigningKey stores k unless a key of the same algorithm without an
 	// expiry exists; it reports whether k was stored. Safe when several
@@ -92,6 +92,11 @@ type KeyStore interface {
 	// RotateSigningKey stores k and gives every other key that has no
 	// expiry yet the expiry othersExpireAt, in one transaction.
 	RotateSigningKey(ctx context.Context, k SigningKey, othersExpireAt time.Time) error
+	// ReplacePrivateKey sets the stored private key bytes of key id to to
+	// if they are still from (a compare-and-swap, for re-encryption), and
+	// reports whether it did: false when the key is gone or its bytes
+	// changed meanwhile. Nothing else of the key changes.
+	ReplacePrivateKey(ctx context.Context, id string, from, to []byte) (bool, error)
 }
 
 // AuditStore keeps the audit trail.

@@ -75,6 +75,11 @@ type Config struct {
 	// MetricsAddr, when set, serves /metrics on a listener of its own
 	// there, and the API answers /metrics 404.
 	MetricsAddr string
+	// EncryptionKey seals secrets at rest (GATEHOUSE_ENCRYPTION_KEY);
+	// nil stores them unsealed. EncryptionKeysOld still open what they
+	// sealed (GATEHOUSE_ENCRYPTION_KEY_OLD). See encryption.go.
+	EncryptionKey     []byte
+	EncryptionKeysOld [][]byte
 }
 
 // Defaults returns the built-in settings.
@@ -156,6 +161,7 @@ func NewLoader(getenv func(string) string) *Loader {
 	l.str("GATEHOUSE_TRUSTED_PROXIES", &l.trustedProxies)
 	l.str("GATEHOUSE_REVOCATIONS_TOKEN", &l.cfg.RevocationsToken)
 	l.boolean("GATEHOUSE_SQLITE_ALLOW_SHARED_FILE", &l.cfg.SQLiteAllowSharedFile)
+	l.encryptionEnv()
 	return l
 }
 

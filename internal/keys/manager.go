@@ -5,6 +5,7 @@
 package keys
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -14,11 +15,13 @@ import (
 	"log/slog"
 	"slices"
 	"sort"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/auth"
+	"github.com/gatehouse/gatehouse/internal/seal"
 	"github.com/gatehouse/gatehouse/internal/token"
 	"github.com/gatehouse/gatehouse/verify"
 )
@@ -38,6 +41,18 @@ type Options struct {
 	Now          func() time.Time
 	Log          *slog.Logger
 	Audit        *audit.Recorder // records rotations; nil records nothing
+	// Sealer encrypts the private keys stored from now on, with the kid as
+	// associated data, and opens sealed ones; nil stores them unsealed
+	// (and refuses to load sealed ones).
+	Sealer *seal.Sealer
+	// Announcer tells the other replicas at once that the keys changed
+	// (Redis); nil leaves it to the database's notification and the poll.
+	Announcer Announcer
+}
+
+// Announcer tells other processes that the signing keys changed.
+type Announcer interface {
+	PublishKeyChange(ctx context.Context, kid string) error
 }
 
 // Manager holds the loaded keys. It is safe for concurrent use: the
@@ -45,12 +60,18 @@ type Options struct {
 type Manager struct {
 	opt  Options
 	snap atomic.Pointer[snapshot]
+	// reload serializes Reload, so that an older read never replaces the
+	// snapshot of a newer one.
+	reload sync.Mutex
+	// changed wakes Run when another process changed the keys.
+	changed chan struct{}
 }
 
 type loadedKey struct {
 	auth.SigningKey
 	signer *token.Signer
 	public verify.Key
+	jwk    JWK
 }
 
 type snapshot struct {
@@ -68,7 +89,7 @@ func New(opt Options) *Manager {
 	if opt.Log == nil {
 		opt.Log = slog.Default()
 	}
-	return &Manager{opt: opt}
+	return &Manager{opt: opt, changed: make(chan struct{}, 1)}
 }
 
 // Symmetric reports whether tokens are signed with a shared secret.
@@ -83,6 +104,7 @@ func (m *Manager) Init(ctx context.Context) error {
 	if err := m.Reload(ctx); err != nil {
 		return err
 	}
+	m.warnUnsealed()
 	if m.hasLiveKey() {
 		return nil
 	}
@@ -112,7 +134,7 @@ func (m *Manager) hasLiveKey() bool {
 
 func (m *Manager) createFirstKey(ctx context.Context) error {
 	now := m.opt.Now()
-	k, err := Generate(m.opt.Algorithm, now, now)
+	k, err := m.generate(now, now)
 	if err != nil {
 		return err
 	}
@@ -125,7 +147,8 @@ func (m *Manager) createFirstKey(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("keys: store first %s key: %w", m.opt.Algorithm, err)
 	}
-	m.opt.Log.Info("generated signing key", "kid", k.ID, "alg", k.Algorithm)
+	m.opt.Log.Info("generated signing key", "kid", k.ID, "alg", k.Algorithm, "sealed", m.opt.Sealer != nil)
+	m.announce(ctx, k.ID)
 	return m.Reload(ctx)
 }
 
@@ -138,11 +161,13 @@ func (m *Manager) Reload(ctx context.Context) error {
 	if m.Symmetric() {
 		return nil
 	}
+	m.reload.Lock()
+	defer m.reload.Unlock()
 	stored, err := m.opt.Store.SigningKeys(ctx, m.opt.Now())
 	if err != nil {
 		return fmt.Errorf("keys: load: %w", err)
 	}
-	snap, err := buildSnapshot(stored)
+	snap, err := m.buildSnapshot(stored)
 	if err != nil {
 		return fmt.Errorf("keys: %w", err)
 	}
@@ -150,14 +175,23 @@ func (m *Manager) Reload(ctx context.Context) error {
 	return nil
 }
 
-func buildSnapshot(stored []auth.SigningKey) (*snapshot, error) {
+// buildSnapshot loads stored, reusing the keys of the current snapshot
+// whose stored bytes are unchanged (a reload every second parses and
+// opens nothing new).
+func (m *Manager) buildSnapshot(stored []auth.SigningKey) (*snapshot, error) {
+	loaded := map[string]loadedKey{}
+	if old := m.snap.Load(); old != nil {
+		for _, k := range old.keys {
+			loaded[k.ID] = k
+		}
+	}
 	sort.SliceStable(stored, func(i, j int) bool { return stored[i].ActivatesAt.Before(stored[j].ActivatesAt) })
 	s := &snapshot{byID: make(map[string]verify.Key, len(stored))}
 	set := struct {
 		Keys []JWK `json:"keys"`
 	}{Keys: []JWK{}}
 	for _, sk := range stored {
-		lk, jwk, err := load(sk)
+		lk, jwk, err := m.load(sk, loaded[sk.ID])
 		if err != nil {
 			return nil, err
 		}
@@ -174,8 +208,19 @@ func buildSnapshot(stored []auth.SigningKey) (*snapshot, error) {
 	return s, nil
 }
 
-func load(sk auth.SigningKey) (loadedKey, JWK, error) {
-	priv, err := parsePrivate(sk)
+// load opens and parses sk, or takes prev when it is the same stored key.
+func (m *Manager) load(sk auth.SigningKey, prev loadedKey) (loadedKey, JWK, error) {
+	if prev.signer != nil && prev.Algorithm == sk.Algorithm && bytes.Equal(prev.PrivateKey, sk.PrivateKey) {
+		prev.SigningKey = sk // the expiry may have changed
+		return prev, prev.jwk, nil
+	}
+	der, err := m.open(sk)
+	if err != nil {
+		return loadedKey{}, JWK{}, err
+	}
+	plain := sk
+	plain.PrivateKey = der
+	priv, err := parsePrivate(plain)
 	if err != nil {
 		return loadedKey{}, JWK{}, err
 	}
@@ -189,7 +234,7 @@ func load(sk auth.SigningKey) (loadedKey, JWK, error) {
 	}
 	jwk.Kid, jwk.Alg, jwk.Use = sk.ID, sk.Algorithm, "sig"
 	pub := verify.Key{ID: sk.ID, Algorithm: sk.Algorithm, Key: priv.Public()}
-	return loadedKey{SigningKey: sk, signer: signer, public: pub}, jwk, nil
+	return loadedKey{SigningKey: sk, signer: signer, public: pub, jwk: jwk}, jwk, nil
 }
 
 // ErrNoSigningKey means no key may sign yet (none has activated).
@@ -259,14 +304,15 @@ func (m *Manager) Rotate(ctx context.Context) (auth.SigningKey, error) {
 	}
 	now := m.opt.Now()
 	activates := now.Add(m.opt.PublishDelay)
-	k, err := Generate(m.opt.Algorithm, now, activates)
+	k, err := m.generate(now, activates)
 	if err != nil {
 		return auth.SigningKey{}, err
 	}
 	if err := m.opt.Store.RotateSigningKey(ctx, k, activates.Add(m.retireAfter())); err != nil {
 		return auth.SigningKey{}, fmt.Errorf("keys: rotate: %w", err)
 	}
-	m.opt.Log.Info("rotated signing key", "kid", k.ID, "alg", k.Algorithm, "signs_from", activates)
+	m.announce(ctx, k.ID)
+	m.opt.Log.Info("rotated signing key", "kid", k.ID, "alg", k.Algorithm, "signs_from", activates, "sealed", m.opt.Sealer != nil)
 	m.opt.Audit.Record(ctx, audit.OriginFrom(ctx), auth.AuditEvent{
 		Event:  auth.AuditKeyRotated,
 		Detail: fmt.Sprintf("kid=%s alg=%s signs_from=%s", k.ID, k.Algorithm, activates.UTC().Format(time.RFC3339)),
@@ -310,7 +356,8 @@ func state(k auth.SigningKey, current string, now time.Time) auth.KeyState {
 	return auth.KeyRetired
 }
 
-// Run reloads the keys every interval until ctx ends, so that keys rotated
+// Run reloads the keys whenever Changed is called and every interval (the
+// safety net for a lost notification) until ctx ends, so that keys rotated
 // by another process are published and used here too.
 func (m *Manager) Run(ctx context.Context, interval time.Duration) {
 	tick := time.NewTicker(interval)
@@ -319,6 +366,10 @@ func (m *Manager) Run(ctx context.Context, interval time.Duration) {
 		select {
 		case <-ctx.Done():
 			return
+		case <-m.changed:
+			if err := m.Reload(ctx); err != nil && ctx.Err() == nil {
+				m.opt.Log.Warn("reloading signing keys failed; keeping the loaded ones", "err", err)
+			}
 		case <-tick.C:
 			if err := m.Reload(ctx); err != nil && ctx.Err() == nil {
 				m.opt.Log.Warn("reloading signing keys failed; keeping the loaded ones", "err", err)
@@ -328,6 +379,27 @@ func (m *Manager) Run(ctx context.Context, interval time.Duration) {
 				m.opt.Log.Warn("scheduled key rotation failed; another replica may have done it", "err", err)
 			}
 		}
+	}
+}
+
+// Changed tells Run that another process changed the keys: Run reloads
+// them at once. It never blocks; calls while a reload is pending coalesce.
+func (m *Manager) Changed() {
+	select {
+	case m.changed <- struct{}{}:
+	default:
+	}
+}
+
+// announce tells the other replicas about a new key, when an Announcer is
+// set. A failure only delays them until their database notification or
+// poll.
+func (m *Manager) announce(ctx context.Context, kid string) {
+	if m.opt.Announcer == nil {
+		return
+	}
+	if err := m.opt.Announcer.PublishKeyChange(ctx, kid); err != nil {
+		m.opt.Log.Warn("announcing a new signing key failed; other replicas will see it at their next poll", "kid", kid, "err", err)
 	}
 }
 

@@ -36,6 +36,12 @@
 // whole. Pub/sub delivers at most once: a subscriber that reconnects must
 // reload its state from a durable source, as Gatehouse does.
 //
-// The keys and the channel name are prefixed with [Options.Prefix], which is
+// # Key changes
+//
+// A new signing key is announced on the channel "gatehouse:keys" (see
+// [Bus.KeysChannel], [Bus.PublishKeyChange] and [Bus.RunKeys]); the message
+// is the new key's kid. Subscribers reload the keys from the database.
+//
+// The keys and the channel names are prefixed with [Options.Prefix], which is
 // empty in production.
 package redisbus

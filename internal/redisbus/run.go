@@ -35,9 +35,14 @@ var errNoPong = errors.New("redisbus: subscription did not answer a ping")
 // retried with capped exponential backoff (100ms to 2s). Both callbacks run
 // on Run's goroutine, one at a time. Either may be nil.
 func (b *Bus) Run(ctx context.Context, onConnect func(context.Context) error, onRevocations func([]auth.Revocation)) {
+	r := &runner{b: b, channel: b.channel, what: "revocation", onConnect: onConnect, delay: minBackoff}
+	r.deliver = func(payload string) { r.deliverRevocations(payload, onRevocations) }
+	b.run(ctx, r)
+}
+
+func (b *Bus) run(ctx context.Context, r *runner) {
 	ctx, cancel := b.runContext(ctx)
 	defer cancel()
-	r := &runner{b: b, onConnect: onConnect, onRevocations: onRevocations, delay: minBackoff}
 	for ctx.Err() == nil {
 		err := r.session(ctx)
 		b.connected.Store(false)
@@ -67,11 +72,13 @@ func (b *Bus) runContext(ctx context.Context) (context.Context, context.CancelFu
 
 // runner is the state of one Run call.
 type runner struct {
-	b             *Bus
-	onConnect     func(context.Context) error
-	onRevocations func([]auth.Revocation)
-	delay         time.Duration // next backoff
-	down          bool          // the loss was logged and no subscription since
+	b         *Bus
+	channel   string
+	what      string // what the channel carries, for the logs
+	onConnect func(context.Context) error
+	deliver   func(payload string)
+	delay     time.Duration // next backoff
+	down      bool          // the loss was logged and no subscription since
 }
 
 // session subscribes and receives until the connection fails or ctx ends.
@@ -81,7 +88,7 @@ func (r *runner) session(ctx context.Context) error {
 	// Closing the connection is what interrupts a blocked receive.
 	stop := context.AfterFunc(ctx, func() { _ = ps.Close() })
 	defer stop()
-	if err := ps.Subscribe(ctx, r.b.channel); err != nil {
+	if err := ps.Subscribe(ctx, r.channel); err != nil {
 		return fmt.Errorf("redisbus: subscribe: %w", err)
 	}
 	return r.receive(ctx, ps)
@@ -138,19 +145,19 @@ func (r *runner) subscribed(ctx context.Context) error {
 	}
 	r.b.connected.Store(true)
 	r.delay, r.down = minBackoff, false
-	r.b.log.Info("redisbus: subscribed to revocations", "channel", r.b.channel)
+	r.b.log.Info("redisbus: subscribed to "+r.what+"s", "channel", r.channel)
 	return nil
 }
 
-func (r *runner) deliver(payload string) {
+func (r *runner) deliverRevocations(payload string, onRevocations func([]auth.Revocation)) {
 	recs, err := decode(payload)
 	if err != nil {
 		r.b.log.Warn("redisbus: skipped malformed revocation message",
 			"err", err, "bytes", len(payload))
 		return
 	}
-	if len(recs) > 0 && r.onRevocations != nil {
-		r.onRevocations(recs)
+	if len(recs) > 0 && onRevocations != nil {
+		onRevocations(recs)
 	}
 }
 
@@ -162,7 +169,7 @@ func (r *runner) lost(err error, retryIn time.Duration) {
 		return
 	}
 	r.down = true
-	r.b.log.Warn("redisbus: revocation subscription lost; retrying",
+	r.b.log.Warn("redisbus: "+r.what+" subscription lost; retrying",
 		"err", err, "retry_in", retryIn)
 }
 

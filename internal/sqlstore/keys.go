@@ -50,18 +50,38 @@ func keyArgs(k auth.SigningKey) []any {
 
 // InitSigningKey stores k unless a key of the same algorithm without an
 // expiry exists (or k's id is taken), and reports whether it stored k.
+// On PostgreSQL a stored key is announced on KeysChannel at commit.
 func (s *Store) InitSigningKey(ctx context.Context, k auth.SigningKey) (bool, error) {
-	res, err := s.write().ExecContext(ctx, insertKey+` ON CONFLICT DO NOTHING`, keyArgs(k)...)
-	if err != nil {
-		return false, s.fail(opInitSigningKey, err)
+	var stored bool
+	err := s.inTx(ctx, func(tx querier) error {
+		res, err := tx.ExecContext(ctx, insertKey+` ON CONFLICT DO NOTHING`, keyArgs(k)...)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		stored = n == 1
+		if stored {
+			return s.notifyKeys(ctx, tx)
+		}
+		return nil
+	})
+	return stored, s.fail(opInitSigningKey, err)
+}
+
+// notifyKeys sends the NOTIFY of a key change in tx, on PostgreSQL.
+func (s *Store) notifyKeys(ctx context.Context, tx querier) error {
+	if s.listenCfg == nil {
+		return nil
 	}
-	n, err := res.RowsAffected()
-	return n == 1, s.fail(opInitSigningKey, err)
+	return notifyKeys(ctx, tx)
 }
 
 // RotateSigningKey stores k and gives every other key without an expiry
 // the expiry othersExpireAt, in one transaction. EConflict if k's id is
-// taken.
+// taken. On PostgreSQL the rotation is announced on KeysChannel at commit.
 func (s *Store) RotateSigningKey(ctx context.Context, k auth.SigningKey, othersExpireAt time.Time) error {
 	err := s.inTx(ctx, func(tx querier) error {
 		_, err := tx.ExecContext(ctx, `UPDATE signing_keys SET expires_at = $1
@@ -69,8 +89,24 @@ func (s *Store) RotateSigningKey(ctx context.Context, k auth.SigningKey, othersE
 		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, insertKey, keyArgs(k)...)
-		return err
+		if _, err = tx.ExecContext(ctx, insertKey, keyArgs(k)...); err != nil {
+			return err
+		}
+		return s.notifyKeys(ctx, tx)
 	})
 	return s.fail(opRotateKey, err)
+}
+
+var opReplacePrivateKey = op{name: "replace private key"}
+
+// ReplacePrivateKey sets key id's private key bytes to to if they are
+// still from, and reports whether it did.
+func (s *Store) ReplacePrivateKey(ctx context.Context, id string, from, to []byte) (bool, error) {
+	res, err := s.write().ExecContext(ctx, `UPDATE signing_keys SET private_key = $1
+		WHERE id = $2 AND private_key = $3`, to, id, from)
+	if err != nil {
+		return false, s.fail(opReplacePrivateKey, err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, s.fail(opReplacePrivateKey, err)
 }

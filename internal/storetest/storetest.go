@@ -65,6 +65,8 @@ func Run(t *testing.T, open func(t *testing.T) auth.Store) {
 		{"Keys/InitConcurrent", testInitSigningKeyConcurrent},
 		{"Keys/Rotate", testRotateSigningKey},
 		{"Keys/Ordering", testSigningKeyOrder},
+		{"Keys/ReplacePrivate", testReplacePrivateKey},
+		{"Keys/ReplacePrivateConcurrent", testReplacePrivateKeyConcurrent},
 		{"Audit/Record", testRecordAudit},
 		{"Audit/Filters", testAuditFilters},
 		{"Audit/Paging", testAuditPaging},

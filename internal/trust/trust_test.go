@@ -410,16 +410,25 @@ func TestLiveCacheIsBounded(t *testing.T) {
 	}
 }
 
-// inDo counts the goroutines inside singleflight.Group.Do.
-func inDo() int {
+// waitingInDo counts the goroutines parked in singleflight.Group.Do,
+// waiting for another caller's load to finish.
+func waitingInDo() int {
 	buf := make([]byte, 1<<20)
 	for {
 		n := runtime.Stack(buf, true)
 		if n < len(buf) {
-			return bytes.Count(buf[:n], []byte("singleflight.(*Group).Do("))
+			buf = buf[:n]
+			break
 		}
 		buf = make([]byte, 2*len(buf))
 	}
+	waiting := 0
+	for _, g := range bytes.Split(buf, []byte("\n\n")) {
+		if bytes.Contains(g, []byte("singleflight.(*Group).Do(")) && bytes.Contains(g, []byte("sync.(*WaitGroup).Wait(")) {
+			waiting++
+		}
+	}
+	return waiting
 }
 
 func TestConcurrentFirstLookupsShareOneStoreCall(t *testing.T) {
@@ -437,14 +446,14 @@ func TestConcurrentFirstLookupsShareOneStoreCall(t *testing.T) {
 			_, errs[i] = r.Principal(ctx, claimsFor(dana.ID, danaSess.ID))
 		}()
 	}
-	// Hold the store until every caller waits on the one load (no sleep:
-	// the goroutines' stacks say where they are).
+	// Hold the store until one caller is in it and every other waits on
+	// that load (no sleep: the goroutines' stacks say where they are).
 	deadline := time.Now().Add(10 * time.Second)
-	for inDo() < n {
-		if time.Now().After(deadline) {
+	for st.n(danaSess.ID) != 1 || waitingInDo() != n-1 {
+		if time.Now().After(deadline) || st.n(danaSess.ID) > 1 {
 			close(release)
 			wg.Wait()
-			t.Fatalf("only %d of %d callers reached the shared load", inDo(), n)
+			t.Fatalf("store calls %d, callers waiting on the shared load %d; want 1 and %d", st.n(danaSess.ID), waitingInDo(), n-1)
 		}
 		runtime.Gosched()
 	}
