@@ -12,7 +12,7 @@ import (
 const shardCount = 64
 
 // DefaultCapacity is how many counters a Memory keeps at most by default:
-// about 20 MiB at the most.
+// about 26 MiB when full (27.5 MB measured on amd64).
 const DefaultCapacity = 1 << 18
 
 // Memory keeps counters in this process. Its size is bounded: the keys
