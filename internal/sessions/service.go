@@ -94,7 +94,8 @@ var (
 func (s *Service) Login(ctx context.Context, username, pw string, c Client) (Tokens, error) {
 	account := auth.UsernameKey(username)
 	a := attempt{name: username}
-	if err := s.Passwords.Admit(); err != nil {
+	ctx = password.WithClient(ctx, c.IP) // the hashing slots are shared fairly between addresses
+	if err := s.Passwords.AdmitFor(ctx); err != nil {
 		s.auditLogin(ctx, c, a, err)
 		return Tokens{}, err
 	}
