@@ -43,7 +43,7 @@ type Config struct {
 // Throttle counts failed logins per account and client address. A method
 // that fails never fails the login: Login logs the error and goes on as if
 // the throttle had no objection. An implementation backed by a remote store
-// should fall back on its own (see throttle.Failover) rather than fail.
+// should fall back on its own (see ratelimit.Failover) rather than fail.
 type Throttle interface {
 	// Wait says how long the client must wait before trying again.
 	Wait(ctx context.Context, account, addr string) (time.Duration, error)
