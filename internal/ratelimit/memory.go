@@ -170,6 +170,7 @@ type shard struct {
 	ents       []entry
 	cap        int
 	head, tail int32
+	_          [64]byte // keeps shards' locks off each other's cache lines
 }
 
 // get returns the live counter of d, or nil.
