@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/auth"
+	"github.com/gatehouse/gatehouse/internal/password"
 )
 
 // checkCurrent verifies a user's current password before a sensitive
@@ -14,6 +15,7 @@ import (
 // waits.
 func (s *Service) checkCurrent(ctx context.Context, u auth.User, current string, o auth.Origin) error {
 	account := auth.UsernameKey(u.Username)
+	ctx = password.WithClient(ctx, o.IP) // a fair share of the hashing slots
 	if wait := s.guessWait(ctx, account, o.IP); wait > 0 {
 		s.audit.Record(ctx, o, auth.AuditEvent{Event: auth.AuditPasswordCheckFailed, UserID: u.ID, Username: u.Username, Detail: auth.AuditReasonThrottled})
 		return &auth.Error{Code: auth.ETooMany, Message: "Too many wrong passwords; try again later", RetryAfter: wait}

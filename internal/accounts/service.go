@@ -13,6 +13,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/auth"
+	"github.com/gatehouse/gatehouse/internal/password"
 	"github.com/gatehouse/gatehouse/internal/revocation"
 )
 
@@ -115,7 +116,7 @@ func (s *Service) create(ctx context.Context, n NewUser, o auth.Origin, e auth.A
 	if err := auth.ValidateRole(n.Role); err != nil {
 		return auth.User{}, err
 	}
-	hash, err := s.hash(ctx, n.Password)
+	hash, err := s.hash(password.WithClient(ctx, o.IP), n.Password)
 	if err != nil {
 		return auth.User{}, err
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/keys"
 	"github.com/gatehouse/gatehouse/internal/login"
 	"github.com/gatehouse/gatehouse/internal/password"
+	"github.com/gatehouse/gatehouse/internal/ratelimit"
 	"github.com/gatehouse/gatehouse/internal/redisbus"
 	"github.com/gatehouse/gatehouse/internal/revocation"
 	"github.com/gatehouse/gatehouse/internal/seal"
@@ -53,7 +54,27 @@ type App struct {
 	Bus *redisbus.Bus
 	// Sealer encrypts secrets at rest; nil without GATEHOUSE_ENCRYPTION_KEY.
 	Sealer *seal.Sealer
+	// Limits keeps the counters of every rate limit (package ratelimit):
+	// in Redis when there is one, falling back on this process while Redis
+	// is down; in this process otherwise. Declare a limit as a
+	// ratelimit.Limit and count on it here.
+	Limits RateLimits
 }
+
+// RateLimits is what the flows need of a ratelimit store.
+type RateLimits interface {
+	Wait(ctx context.Context, keys ...ratelimit.Key) (time.Duration, error)
+	Hit(ctx context.Context, keys ...ratelimit.Key) (time.Duration, error)
+	Take(ctx context.Context, keys ...ratelimit.Key) (time.Duration, error)
+	Reset(ctx context.Context, keys ...ratelimit.Key) error
+	Seen(ctx context.Context, k ratelimit.Key) (bool, error)
+}
+
+// OwnKeys is the prefix of Gatehouse's own Redis keys (the rate limits'),
+// after Options.RedisPrefix. The revocation keys revoked:<jti> and
+// revoked-session:<sid> are not under it: other services read them by
+// those names, as the tutorial's is_token_revoked reads revoked:<jti>.
+const OwnKeys = "gatehouse:"
 
 // Options adjust what Open builds; the zero value is production.
 type Options struct {
@@ -120,6 +141,11 @@ func (a *App) init(ctx context.Context, opt Options) error {
 	if opt.PasswordParams != nil {
 		params = *opt.PasswordParams
 	}
+	a.Limits = a.rateLimits()
+	thr, err := a.throttle()
+	if err != nil {
+		return err
+	}
 	hasher, err := password.New(params, 0, cfg.LoginWait)
 	if err != nil {
 		return err
@@ -142,32 +168,36 @@ func (a *App) init(ctx context.Context, opt Options) error {
 		Issuer: cfg.Issuer, Audience: cfg.Audience, AccessTTL: cfg.AccessTTL, RefreshTTL: cfg.RefreshTTL,
 		ReuseInterval: cfg.ReuseInterval, Log: a.Log, Audit: a.Audit, Cache: a.Trust,
 	})
-	throttle := a.throttle()
 	a.Login = login.New(login.Config{
 		Users: a.Store, Passwords: a.Hasher, Sessions: a.Sessions, Attempts: a.Store,
-		Throttle: throttle, Audit: a.Audit, Log: a.Log,
+		Throttle: thr, Audit: a.Audit, Log: a.Log,
 	})
 	a.Accounts = accounts.New(accounts.Config{
 		Store: a.Store, Passwords: a.Hasher, Policy: password.ValidatePolicy, Denylist: a.Revoked,
-		Guesses: throttle, AccessTTL: cfg.AccessTTL, Audit: a.Audit,
+		Guesses: thr, AccessTTL: cfg.AccessTTL, Audit: a.Audit,
 	})
 	return nil
 }
 
-// throttle counts failed logins in Redis when there is one, falling back
-// on this process's counters while Redis is down; in this process only
-// otherwise.
-func (a *App) throttle() login.Throttle {
-	cfg := a.Config
-	p := throttle.Policy{
-		AccountFree: cfg.LoginAccountFailures, AddressFree: cfg.LoginAddressFailures,
-		BaseDelay: cfg.LoginBackoff, MaxDelay: cfg.LoginBackoffMax, Forget: cfg.LoginForget,
-	}
-	local := throttle.NewMemory(p, nil)
+// rateLimits counts in Redis when there is one, under OwnKeys, falling
+// back on this process's counters while Redis is down; in this process
+// only otherwise.
+func (a *App) rateLimits() RateLimits {
+	local := ratelimit.NewMemory(0, nil)
 	if a.Bus == nil {
 		return local
 	}
-	return throttle.NewFailover(throttle.NewRedis(a.Bus.Client(), a.Bus.Prefix(), p), local, a.Log)
+	return ratelimit.NewFailover(ratelimit.NewRedis(a.Bus.Client(), a.Bus.Prefix()+OwnKeys), local, a.Log)
+}
+
+// throttle counts failed logins on a.Limits.
+func (a *App) throttle() (*throttle.Throttle, error) {
+	cfg := a.Config
+	return throttle.New(a.Limits, throttle.Policy{
+		AccountFree: cfg.LoginAccountFailures, AddressFree: cfg.LoginAddressFailures,
+		AccountWideFree: cfg.LoginAccountWideFailures,
+		BaseDelay:       cfg.LoginBackoff, MaxDelay: cfg.LoginBackoffMax, Forget: cfg.LoginForget,
+	})
 }
 
 // Close releases the database and Redis.

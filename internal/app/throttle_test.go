@@ -2,13 +2,16 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/ratelimit"
 	"github.com/gatehouse/gatehouse/internal/testkit"
 )
 
@@ -64,8 +67,19 @@ func TestLoginThrottlingRedisOutage(t *testing.T) {
 	e := startWith(t, cfg, Options{RedisPrefix: prefix}, log, nil)
 	raw := testkit.RedisClient(t, rd)
 	e.guess(3)
-	if n := raw.Exists(context.Background(), prefix+"throttle:address:127.0.0.1").Val(); n != 1 {
+	key := addressKey(prefix, "127.0.0.1")
+	if n := raw.Exists(context.Background(), key).Val(); n != 1 {
 		t.Fatal("failures are not counted in Redis")
+	}
+	// Every key but the revocation keys is under gatehouse:.
+	ks, err := testkit.RedisKeys(context.Background(), raw, prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range ks {
+		if !strings.HasPrefix(k, prefix+"gatehouse:ratelimit:") && !strings.HasPrefix(k, prefix+"revoked") {
+			t.Errorf("key %q is not under %sgatehouse:", k, prefix)
+		}
 	}
 
 	proxy.Cut()
@@ -83,7 +97,6 @@ func TestLoginThrottlingRedisOutage(t *testing.T) {
 		e.do("POST", "/auth/login", "", carol) // Redis is tried again once a second
 		return logs.Count(msgRedisUp) == 1
 	})
-	key := prefix + "throttle:address:127.0.0.1"
 	before, _ := raw.Get(context.Background(), key).Int()
 	expect401(t, e.do("POST", "/auth/login", "", carol), "Invalid username or password")
 	if after, _ := raw.Get(context.Background(), key).Int(); after != before+1 {
@@ -156,6 +169,35 @@ func redisAddr(t *testing.T, url string) string {
 }
 
 const (
-	msgRedisDown = "throttle: Redis unreachable; counting failed logins in this process until it answers"
-	msgRedisUp   = "throttle: Redis answers again; counting failed logins there"
+	msgRedisDown = ratelimit.MsgRedisDown
+	msgRedisUp   = ratelimit.MsgRedisUp
 )
+
+// addressKey is the Redis key of the login throttle's counter for addr.
+func addressKey(prefix, addr string) string {
+	return ratelimit.NewRedis(nil, prefix+OwnKeys).Name(ratelimit.Limit{Name: "login-address"}.Key(addr))
+}
+
+// TestLoginAccountWide guesses bob's password from 20 addresses, 5 each
+// (all 401), then once more from another: from then on an address that
+// never logged in as bob waits, while the real user's address logs in.
+func TestLoginAccountWide(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(t)
+	cfg.TrustedProxies, _ = config.ParseTrustedProxies("127.0.0.1") // the test client's address
+	e := start(t, cfg)
+	home := []string{"X-Forwarded-For", "198.51.100.20"}
+	expect(t, e.do("POST", "/auth/login", "", bobRight, home...), 200, "")
+	for i := range 20 {
+		addr := fmt.Sprintf("203.0.113.%d", i+1)
+		if i >= 10 {
+			addr = fmt.Sprintf("2001:db8:0:%x::1", i)
+		}
+		e.guess(5, "X-Forwarded-For", addr)
+	}
+	e.guess(1, "X-Forwarded-For", "192.0.2.1") // the 101st
+	expect429(t, e.do("POST", "/auth/login", "", bobRight, "X-Forwarded-For", "192.0.2.2"), 1)
+	expect429(t, e.do("POST", "/auth/login", "", bobRight, "X-Forwarded-For", "2001:db8:ffff::1"), 1)
+	expect(t, e.do("POST", "/auth/login", "", bobRight, home...), 200, "")
+	e.login("alice", "secret123") // another account is not affected
+}

@@ -53,12 +53,15 @@ type Config struct {
 	// Login throttling: failures allowed per account and client address,
 	// and per client address, before each further failure waits
 	// LoginBackoff, doubling up to LoginBackoffMax; counters idle for
-	// LoginForget start again.
-	LoginAccountFailures int
-	LoginAddressFailures int
-	LoginBackoff         time.Duration
-	LoginBackoffMax      time.Duration
-	LoginForget          time.Duration
+	// LoginForget start again. Past LoginAccountWideFailures failures of
+	// one account from all addresses (0: no such limit), addresses that
+	// have never logged in to it wait too.
+	LoginAccountFailures     int
+	LoginAddressFailures     int
+	LoginAccountWideFailures int
+	LoginBackoff             time.Duration
+	LoginBackoffMax          time.Duration
+	LoginForget              time.Duration
 
 	// TrustedProxies are the peers whose X-Forwarded-For is believed; empty
 	// means the client address is always the peer's.
@@ -101,12 +104,13 @@ func Defaults() Config {
 			AccessCookie: "__Host-gatehouse_access", RefreshCookie: "__Secure-gatehouse_refresh",
 		},
 
-		LoginAccountFailures: 5,
-		LoginAddressFailures: 50,
-		LoginBackoff:         time.Second,
-		LoginBackoffMax:      15 * time.Minute,
-		LoginForget:          time.Hour,
-		AuditRetention:       90 * 24 * time.Hour,
+		LoginAccountFailures:     5,
+		LoginAddressFailures:     50,
+		LoginAccountWideFailures: 100,
+		LoginBackoff:             time.Second,
+		LoginBackoffMax:          15 * time.Minute,
+		LoginForget:              time.Hour,
+		AuditRetention:           90 * 24 * time.Hour,
 	}
 }
 
@@ -155,6 +159,7 @@ func NewLoader(getenv func(string) string) *Loader {
 	l.browserEnv()
 	l.integer("GATEHOUSE_LOGIN_ACCOUNT_FAILURES", &l.cfg.LoginAccountFailures)
 	l.integer("GATEHOUSE_LOGIN_ADDRESS_FAILURES", &l.cfg.LoginAddressFailures)
+	l.integer("GATEHOUSE_LOGIN_ACCOUNT_WIDE_FAILURES", &l.cfg.LoginAccountWideFailures)
 	l.dur("GATEHOUSE_LOGIN_BACKOFF", &l.cfg.LoginBackoff)
 	l.dur("GATEHOUSE_LOGIN_BACKOFF_MAX", &l.cfg.LoginBackoffMax)
 	l.dur("GATEHOUSE_LOGIN_FORGET", &l.cfg.LoginForget)
@@ -238,6 +243,7 @@ func (l *Loader) ServeFlags(fs *flag.FlagSet) {
 	l.browserFlags(fs)
 	fs.IntVar(&l.cfg.LoginAccountFailures, "login-account-failures", l.cfg.LoginAccountFailures, "failed logins allowed per account and client address before waits begin (GATEHOUSE_LOGIN_ACCOUNT_FAILURES)")
 	fs.IntVar(&l.cfg.LoginAddressFailures, "login-address-failures", l.cfg.LoginAddressFailures, "failed logins allowed per client address, all accounts, before waits begin (GATEHOUSE_LOGIN_ADDRESS_FAILURES)")
+	fs.IntVar(&l.cfg.LoginAccountWideFailures, "login-account-wide-failures", l.cfg.LoginAccountWideFailures, "failed logins allowed per account, all addresses, before addresses that never logged in to it wait; 0 for no such limit (GATEHOUSE_LOGIN_ACCOUNT_WIDE_FAILURES)")
 	fs.DurationVar(&l.cfg.LoginBackoff, "login-backoff", l.cfg.LoginBackoff, "the first wait after the allowed failures; each further failure doubles it (GATEHOUSE_LOGIN_BACKOFF)")
 	fs.DurationVar(&l.cfg.LoginBackoffMax, "login-backoff-max", l.cfg.LoginBackoffMax, "the longest wait between login attempts (GATEHOUSE_LOGIN_BACKOFF_MAX)")
 	fs.DurationVar(&l.cfg.LoginForget, "login-forget", l.cfg.LoginForget, "failed logins are forgotten after this long without one (GATEHOUSE_LOGIN_FORGET)")
@@ -376,6 +382,8 @@ func (c Config) validateThrottle() error {
 		return fmt.Errorf("GATEHOUSE_LOGIN_ACCOUNT_FAILURES=%d is out of range: use 0 to 1000 (5 is usual)", c.LoginAccountFailures)
 	case c.LoginAddressFailures < 0 || c.LoginAddressFailures > 1_000_000:
 		return fmt.Errorf("GATEHOUSE_LOGIN_ADDRESS_FAILURES=%d is out of range: use 0 to 1000000 (50 is usual)", c.LoginAddressFailures)
+	case c.LoginAccountWideFailures < 0 || c.LoginAccountWideFailures > 1_000_000:
+		return fmt.Errorf("GATEHOUSE_LOGIN_ACCOUNT_WIDE_FAILURES=%d is out of range: use 0 (no limit) to 1000000 (100 is usual)", c.LoginAccountWideFailures)
 	case c.LoginBackoff < time.Millisecond || c.LoginBackoff > time.Hour:
 		return fmt.Errorf("GATEHOUSE_LOGIN_BACKOFF=%s is out of range: use 1ms to 1h (1s is usual)", c.LoginBackoff)
 	case c.LoginBackoffMax < c.LoginBackoff || c.LoginBackoffMax > 24*time.Hour:

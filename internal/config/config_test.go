@@ -118,19 +118,20 @@ func TestLoginThrottleSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.LoginAccountFailures != 5 || c.LoginAddressFailures != 50 || c.LoginBackoff != time.Second ||
+	if c.LoginAccountFailures != 5 || c.LoginAddressFailures != 50 || c.LoginAccountWideFailures != 100 || c.LoginBackoff != time.Second ||
 		c.LoginBackoffMax != 15*time.Minute || c.LoginForget != time.Hour || len(c.TrustedProxies) != 0 {
 		t.Fatalf("throttle defaults %+v", c)
 	}
 	c, err = load(t, map[string]string{
 		"GATEHOUSE_LOGIN_ACCOUNT_FAILURES": "3", "GATEHOUSE_LOGIN_ADDRESS_FAILURES": "20",
-		"GATEHOUSE_LOGIN_BACKOFF": "2s", "GATEHOUSE_LOGIN_BACKOFF_MAX": "1m", "GATEHOUSE_LOGIN_FORGET": "2h",
+		"GATEHOUSE_LOGIN_ACCOUNT_WIDE_FAILURES": "0",
+		"GATEHOUSE_LOGIN_BACKOFF":               "2s", "GATEHOUSE_LOGIN_BACKOFF_MAX": "1m", "GATEHOUSE_LOGIN_FORGET": "2h",
 		"GATEHOUSE_TRUSTED_PROXIES": "10.0.0.0/8",
 	}, "--login-account-failures", "4", "--login-forget", "3h", "--trusted-proxies", "192.0.2.10, fd00::/8")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.LoginAccountFailures != 4 || c.LoginAddressFailures != 20 || c.LoginBackoff != 2*time.Second ||
+	if c.LoginAccountFailures != 4 || c.LoginAddressFailures != 20 || c.LoginAccountWideFailures != 0 || c.LoginBackoff != 2*time.Second ||
 		c.LoginBackoffMax != time.Minute || c.LoginForget != 3*time.Hour {
 		t.Fatalf("throttle settings %+v", c)
 	}
@@ -146,6 +147,7 @@ func TestBadThrottleSettingsAreRefused(t *testing.T) {
 	}{
 		"not a number":      {map[string]string{"GATEHOUSE_LOGIN_ACCOUNT_FAILURES": "five"}, "GATEHOUSE_LOGIN_ACCOUNT_FAILURES=\"five\" is not a whole number"},
 		"negative failures": {map[string]string{"GATEHOUSE_LOGIN_ADDRESS_FAILURES": "-1"}, "GATEHOUSE_LOGIN_ADDRESS_FAILURES=-1 is out of range"},
+		"negative wide":     {map[string]string{"GATEHOUSE_LOGIN_ACCOUNT_WIDE_FAILURES": "-1"}, "GATEHOUSE_LOGIN_ACCOUNT_WIDE_FAILURES=-1 is out of range"},
 		"zero backoff":      {map[string]string{"GATEHOUSE_LOGIN_BACKOFF": "0s"}, "GATEHOUSE_LOGIN_BACKOFF=0s"},
 		"bad backoff":       {map[string]string{"GATEHOUSE_LOGIN_BACKOFF": "1 second"}, "GATEHOUSE_LOGIN_BACKOFF="},
 		"max under backoff": {map[string]string{"GATEHOUSE_LOGIN_BACKOFF": "1m", "GATEHOUSE_LOGIN_BACKOFF_MAX": "30s"}, "GATEHOUSE_LOGIN_BACKOFF_MAX=30s"},

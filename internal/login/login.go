@@ -31,9 +31,10 @@ type Users interface {
 
 // Passwords checks passwords (password.Hasher).
 type Passwords interface {
-	// Admit asks for a hashing slot before any other work; ErrBusy when
-	// the server is at capacity.
-	Admit() error
+	// AdmitFor asks for a hashing slot before any other work, as the
+	// client that password.WithClient put in ctx (slots are shared fairly
+	// between client addresses); ErrBusy when the server is at capacity.
+	AdmitFor(ctx context.Context) error
 	Verify(ctx context.Context, pw, hash string) (ok, rehash bool, err error)
 	VerifyUnknownUser(ctx context.Context, pw string) error
 	Hash(ctx context.Context, pw string) (string, error)

@@ -37,7 +37,8 @@ func (s *Service) Password(ctx context.Context, username, pw string, o auth.Orig
 		return Outcome{}, ErrBadLogin
 	}
 	account := auth.UsernameKey(username)
-	if err := s.passwords.Admit(); err != nil {
+	ctx = password.WithClient(ctx, o.IP) // the hashing slots are shared fairly between addresses
+	if err := s.passwords.AdmitFor(ctx); err != nil {
 		s.auditFailure(ctx, o, a, err)
 		return Outcome{}, err
 	}

@@ -18,10 +18,9 @@ import (
 // hashes at once. It is safe for concurrent use. Create it with [New].
 type Hasher struct {
 	params   Params
-	sem      chan struct{} // one token per running hash
+	slots    *slots // shared fairly between clients: see admission.go
 	maxWait  time.Duration
 	dummy    string // a hash that no password matches, for VerifyUnknownUser
-	waiting  atomic.Int64
 	rejected atomic.Uint64
 	hashTime atomic.Int64 // moving average of one hash's duration, ns
 }
@@ -42,7 +41,7 @@ func New(p Params, slots int, maxWait time.Duration) (*Hasher, error) {
 	}
 	return &Hasher{
 		params:  p,
-		sem:     make(chan struct{}, slots),
+		slots:   newSlots(slots),
 		maxWait: maxWait,
 		dummy:   unmatchable(p),
 	}, nil
@@ -50,10 +49,11 @@ func New(p Params, slots int, maxWait time.Duration) (*Hasher, error) {
 
 // Hash returns the argon2id PHC string of password with a fresh salt.
 func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
-	if err := h.acquire(ctx); err != nil {
+	c, err := h.acquire(ctx)
+	if err != nil {
 		return "", err
 	}
-	defer h.release()
+	defer h.release(c)
 	defer h.collect(h.params)
 	defer h.timeHash(time.Now())
 	return hashWith(h.params, password), nil
@@ -88,13 +88,13 @@ func (h *Hasher) VerifyUnknownUser(ctx context.Context, password string) error {
 func (h *Hasher) Params() Params { return h.params }
 
 // Slots returns how many hashes h runs at once at most.
-func (h *Hasher) Slots() int { return cap(h.sem) }
+func (h *Hasher) Slots() int { return h.slots.n }
 
 // InUse returns how many hashes are running now.
-func (h *Hasher) InUse() int { return len(h.sem) }
+func (h *Hasher) InUse() int { n, _ := h.slots.counts(); return n }
 
 // Waiting returns how many calls are waiting for a slot now.
-func (h *Hasher) Waiting() int { return int(h.waiting.Load()) }
+func (h *Hasher) Waiting() int { _, n := h.slots.counts(); return n }
 
 // Rejected returns how many calls have failed with ErrBusy because no slot
 // came free within the maximum wait (calls whose context ended are not
@@ -112,10 +112,11 @@ func (h *Hasher) verifyArgon2id(ctx context.Context, password, encoded string) (
 	if err != nil {
 		return false, false, err
 	}
-	if err := h.acquire(ctx); err != nil {
+	c, err := h.acquire(ctx)
+	if err != nil {
 		return false, false, err
 	}
-	defer h.release()
+	defer h.release(c)
 	defer h.collect(d.Params)
 	defer h.timeHash(time.Now())
 	key := idKey(d.Params, password, d.salt)
@@ -127,45 +128,15 @@ func (h *Hasher) verifyBcrypt(ctx context.Context, password, encoded string) (bo
 	if _, err := checkBcrypt(encoded); err != nil {
 		return false, false, err
 	}
-	if err := h.acquire(ctx); err != nil {
+	c, err := h.acquire(ctx)
+	if err != nil {
 		return false, false, err
 	}
-	defer h.release()
+	defer h.release(c)
 	defer h.timeHash(time.Now())
 	ok, err := compareBcrypt(encoded, password)
 	return ok, ok, err
 }
-
-// acquire takes a slot, waiting at most h.maxWait and not after ctx is done.
-func (h *Hasher) acquire(ctx context.Context) error {
-	if ctx.Err() != nil {
-		return busy(ctx)
-	}
-	select {
-	case h.sem <- struct{}{}:
-		return nil
-	default:
-	}
-	if h.maxWait <= 0 || h.queueFull() {
-		h.rejected.Add(1)
-		return ErrBusy
-	}
-	h.waiting.Add(1)
-	defer h.waiting.Add(-1)
-	timer := time.NewTimer(h.maxWait)
-	defer timer.Stop()
-	select {
-	case h.sem <- struct{}{}:
-		return nil
-	case <-timer.C:
-		h.rejected.Add(1)
-		return ErrBusy
-	case <-ctx.Done():
-		return busy(ctx)
-	}
-}
-
-func (h *Hasher) release() { <-h.sem }
 
 // collectFromKiB is the hash memory from which collect starts a collection.
 const collectFromKiB = 4 << 10
@@ -198,28 +169,23 @@ func (h *Hasher) collect(p Params) {
 // already as long as the maximum wait allows; nil otherwise, reserving
 // nothing. A login asks before any other work (the throttle, the user
 // lookup), so that the excess of a flood is refused without a round trip
-// to a database.
-func (h *Hasher) Admit() error {
-	if len(h.sem) < cap(h.sem) || (h.maxWait > 0 && !h.queueFull()) {
-		return nil
-	}
-	h.rejected.Add(1)
-	return ErrBusy
-}
+// to a database. Admit asks for a call without a client; a login should
+// use [Hasher.AdmitFor] with its client's address.
+func (h *Hasher) Admit() error { return h.admit("") }
 
-// queueFull reports whether a call that joins the queue now would likely
-// wait longer than h.maxWait: the waiters ahead of it and itself, served
-// in turn by every slot, take more than half of it at the recent hash
-// duration (the half is a margin for hashes that slow down when the CPU is
-// busy). Refusing it at once answers a flood's excess in microseconds
-// instead of after the whole wait, and keeps the goroutines and
-// connections of hopeless logins from piling up.
-func (h *Hasher) queueFull() bool {
+// queueFull reports whether a call with ahead calls to be served before it
+// would likely wait longer than h.maxWait: they and it, served in turn by
+// every slot, take more than half of it at the recent hash duration (the
+// half is a margin for hashes that slow down when the CPU is busy).
+// Refusing it at once answers a flood's excess in microseconds instead of
+// after the whole wait, and keeps the goroutines and connections of
+// hopeless logins from piling up.
+func (h *Hasher) queueFull(ahead int) bool {
 	avg := h.hashTime.Load()
 	if avg == 0 {
 		return false
 	}
-	wait := (h.waiting.Load() + 1) * avg / int64(cap(h.sem))
+	wait := int64(ahead+1) * avg / int64(h.slots.n)
 	return time.Duration(wait) > h.maxWait/2
 }
 

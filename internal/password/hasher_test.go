@@ -269,7 +269,8 @@ func TestErrBusy(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Hold the only slot, as a long hash would.
-	if err := h.acquire(context.Background()); err != nil {
+	held, err := h.acquire(context.Background())
+	if err != nil {
 		t.Fatal(err)
 	}
 	if h.InUse() != 1 {
@@ -306,7 +307,7 @@ func TestErrBusy(t *testing.T) {
 	if got := auth.ErrorCode(ErrBusy); got != auth.EUnavailable {
 		t.Errorf("ErrBusy code = %s, want %s", got, auth.EUnavailable)
 	}
-	h.release()
+	h.release(held)
 	if ok, _, err := h.Verify(context.Background(), "secret123", enc); !ok || err != nil {
 		t.Errorf("Verify after release = %v, %v", ok, err)
 	}
@@ -317,10 +318,11 @@ func TestErrBusy(t *testing.T) {
 
 func TestNoWait(t *testing.T) {
 	h := newTestHasher(t, testParams(), 1, 0)
-	if err := h.acquire(context.Background()); err != nil {
+	held, err := h.acquire(context.Background())
+	if err != nil {
 		t.Fatal(err)
 	}
-	defer h.release()
+	defer h.release(held)
 	if _, err := h.Hash(context.Background(), "x"); err != ErrBusy {
 		t.Errorf("Hash with maxWait 0 while busy: %v, want ErrBusy", err)
 	}
@@ -336,15 +338,16 @@ func TestBusyHonoursContext(t *testing.T) {
 		t.Errorf("Hash with a canceled context: %v, want ErrBusy and context.Canceled", err)
 	}
 
-	if err := h.acquire(context.Background()); err != nil {
+	held, err := h.acquire(context.Background())
+	if err != nil {
 		t.Fatal(err)
 	}
-	defer h.release()
+	defer h.release(held)
 
 	ctx, cancel = context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, _, err := h.Verify(ctx, "x", h.dummy)
+	_, _, err = h.Verify(ctx, "x", h.dummy)
 	if !errors.Is(err, ErrBusy) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Verify past deadline: %v, want ErrBusy and context.DeadlineExceeded", err)
 	}
@@ -358,7 +361,8 @@ func TestBusyHonoursContext(t *testing.T) {
 
 func TestWaiterGetsFreedSlot(t *testing.T) {
 	h := newTestHasher(t, testParams(), 1, time.Minute)
-	if err := h.acquire(context.Background()); err != nil {
+	held, err := h.acquire(context.Background())
+	if err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error)
@@ -369,7 +373,7 @@ func TestWaiterGetsFreedSlot(t *testing.T) {
 	for h.Waiting() != 1 {
 		time.Sleep(time.Millisecond)
 	}
-	h.release()
+	h.release(held)
 	if err := <-done; err != nil {
 		t.Errorf("waiting Hash: %v", err)
 	}
@@ -440,7 +444,8 @@ func TestFullQueueRefusedAtOnce(t *testing.T) {
 	if err := h.Admit(); err != nil {
 		t.Fatalf("Admit with a free slot: %v", err)
 	}
-	if err := h.acquire(context.Background()); err != nil {
+	held, err := h.acquire(context.Background())
+	if err != nil {
 		t.Fatal(err)
 	}
 	if err := h.Admit(); err != nil {
@@ -450,9 +455,9 @@ func TestFullQueueRefusedAtOnce(t *testing.T) {
 	done := make(chan error, 2)
 	for range 2 {
 		go func() {
-			err := h.acquire(context.Background())
+			c, err := h.acquire(context.Background())
 			if err == nil {
-				h.release()
+				h.release(c)
 			}
 			done <- err
 		}()
@@ -475,7 +480,7 @@ func TestFullQueueRefusedAtOnce(t *testing.T) {
 	if d := time.Since(start); d > maxWait/2 {
 		t.Errorf("refused after %v, want at once", d)
 	}
-	h.release()
+	h.release(held)
 	for range 2 {
 		if err := <-done; err != nil {
 			t.Errorf("queued call: %v", err)
@@ -485,7 +490,7 @@ func TestFullQueueRefusedAtOnce(t *testing.T) {
 
 func TestHashTimeAverage(t *testing.T) {
 	h := newTestHasher(t, testParams(), 1, time.Second)
-	if h.queueFull() {
+	if h.queueFull(0) {
 		t.Error("queueFull before any hash")
 	}
 	if _, err := h.Hash(context.Background(), "x"); err != nil {

@@ -2,8 +2,14 @@ package throttle
 
 import (
 	"context"
+	"fmt"
+	"runtime"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/ratelimit"
 )
 
 // throttler is what every implementation offers.
@@ -93,24 +99,40 @@ func fakeClock() (*time.Time, func() time.Time) {
 	return &now, func() time.Time { return now }
 }
 
+// newThrottle returns a Throttle with p over l, failing the test on a bad
+// policy.
+func newThrottle(t testing.TB, l Limiter, p Policy) *Throttle {
+	t.Helper()
+	th, err := New(l, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return th
+}
+
+// memory returns a Throttle with p in this process, on clock.
+func memory(t testing.TB, p Policy, clock func() time.Time) *Throttle {
+	return newThrottle(t, ratelimit.NewMemory(0, clock), p)
+}
+
 func TestMemoryBackoffAndReset(t *testing.T) {
 	_, clock := fakeClock()
-	checkBackoff(t, NewMemory(suitePolicy, clock), 0)
+	checkBackoff(t, memory(t, suitePolicy, clock), 0)
 }
 
 func TestMemoryPerAddressLimit(t *testing.T) {
 	_, clock := fakeClock()
-	checkPerAddress(t, NewMemory(suitePolicy, clock), 0)
+	checkPerAddress(t, memory(t, suitePolicy, clock), 0)
 }
 
 func TestMemoryIPv6SharesThe64(t *testing.T) {
 	_, clock := fakeClock()
-	checkIPv6(t, NewMemory(suitePolicy, clock), 0)
+	checkIPv6(t, memory(t, suitePolicy, clock), 0)
 }
 
 func TestMemoryForgets(t *testing.T) {
 	now, clock := fakeClock()
-	th := NewMemory(suitePolicy, clock)
+	th := memory(t, suitePolicy, clock)
 	fail(t, th, "alice", "192.0.2.1", 4)
 	expectWait(t, th, "alice", "192.0.2.1", time.Second, 0)
 	*now = now.Add(59 * time.Minute)
@@ -122,26 +144,137 @@ func TestMemoryForgets(t *testing.T) {
 	expectWait(t, th, "alice", "192.0.2.1", 0, 0)
 }
 
-func TestDelayDoesNotOverflow(t *testing.T) {
-	p := Policy{BaseDelay: time.Hour, MaxDelay: 24 * time.Hour}
-	for over, want := range map[int]time.Duration{1: time.Hour, 2: 2 * time.Hour, 5: 16 * time.Hour, 6: 24 * time.Hour, 1 << 30: 24 * time.Hour} {
-		if got := p.delay(over); got != want {
-			t.Errorf("delay(%d) = %v, want %v", over, got, want)
+// accountWidePolicy is the default policy: 5 per account and address, 50
+// per address, 100 per account.
+var accountWidePolicy = Policy{AccountFree: 5, AddressFree: 50, AccountWideFree: 100, BaseDelay: time.Second, MaxDelay: 15 * time.Minute, Forget: time.Hour}
+
+// checkAccountWide guesses alice's password from 20 places, 10 IPv4
+// addresses and 10 IPv6 /64s (several addresses of each /64), through two
+// throttles sharing one store (replicas), then checks that every address
+// that never logged in to alice waits, doubling, while the real user's
+// address does not, and other accounts are unaffected.
+func checkAccountWide(t *testing.T, a, b throttler, slack time.Duration) {
+	home := "198.51.100.7"
+	if err := a.Succeeded(t.Context(), "alice", home); err != nil { // the real user, before the attack
+		t.Fatal(err)
+	}
+	var addrs []string
+	for i := range 10 {
+		addrs = append(addrs, fmt.Sprintf("203.0.113.%d", i+1))
+	}
+	for i := range 10 {
+		addrs = append(addrs, fmt.Sprintf("2001:db8:0:%x::1", i+1))
+	}
+	for i, addr := range addrs {
+		for j := range 5 {
+			th := []throttler{a, b}[j%2]
+			if strings.Contains(addr, ":") {
+				addr = fmt.Sprintf("2001:db8:0:%x::%x", i-9, j+1) // another address of the same /64
+			}
+			expectWait(t, th, "alice", addr, 0, 0)
+			fail(t, th, "alice", addr, 1)
 		}
+	}
+	// 100 failures: all free. The 101st, from a new address, is let through
+	// and makes every unknown address wait.
+	expectWait(t, a, "alice", "192.0.2.200", 0, 0)
+	fail(t, a, "alice", "192.0.2.200", 1)
+	for _, th := range []throttler{a, b} {
+		expectWait(t, th, "alice", "192.0.2.201", time.Second, slack)
+		expectWait(t, th, "alice", "2001:db8:ffff:1::1", time.Second, slack) // a fresh /64
+		expectWait(t, th, "alice", home, 0, 0)                               // the real user's address
+		expectWait(t, th, "bob", "192.0.2.201", 0, 0)                        // another account
+	}
+	// A failure from the known address counts too (its own allowance is 5):
+	// the next wait doubles for everyone else.
+	fail(t, b, "alice", home, 1)
+	expectWait(t, a, "alice", home, 0, 0)
+	expectWait(t, a, "alice", "192.0.2.201", 2*time.Second, slack)
+	// The real user's login does not clear the account-wide count.
+	if err := a.Succeeded(t.Context(), "alice", home); err != nil {
+		t.Fatal(err)
+	}
+	expectWait(t, b, "alice", "192.0.2.201", 2*time.Second, slack)
+	expectWait(t, b, "alice", home, 0, 0)
+	// The known address still has its own per-pair limit.
+	fail(t, a, "alice", home, 6)
+	expectWait(t, b, "alice", home, time.Second, slack)
+}
+
+func TestMemoryAccountWide(t *testing.T) {
+	_, clock := fakeClock()
+	th := memory(t, accountWidePolicy, clock)
+	checkAccountWide(t, th, th, 0)
+}
+
+// TestMemoryAccountWideOff checks that AccountWideFree 0 turns the limit
+// off: 20 addresses × 5 guesses, no wait anywhere.
+func TestMemoryAccountWideOff(t *testing.T) {
+	_, clock := fakeClock()
+	p := accountWidePolicy
+	p.AccountWideFree = 0
+	th := memory(t, p, clock)
+	for i := range 40 {
+		fail(t, th, "alice", fmt.Sprintf("203.0.113.%d", i+1), 5)
+	}
+	expectWait(t, th, "alice", "192.0.2.1", 0, 0)
+}
+
+// TestMemoryKnownAddressForgotten checks that a known address is known
+// for KnownFor only.
+func TestMemoryKnownAddressForgotten(t *testing.T) {
+	now, clock := fakeClock()
+	p := accountWidePolicy
+	p.AccountWideFree, p.KnownFor = 2, 2*time.Hour
+	th := memory(t, p, clock)
+	if err := th.Succeeded(t.Context(), "alice", "198.51.100.7"); err != nil {
+		t.Fatal(err)
+	}
+	*now = now.Add(90 * time.Minute)
+	fail(t, th, "alice", "203.0.113.1", 3)
+	expectWait(t, th, "alice", "198.51.100.7", 0, 0)
+	*now = now.Add(31 * time.Minute)                 // 2 h 1 min since the login; failures 31 min old
+	expectWait(t, th, "alice", "198.51.100.7", 0, 0) // the wait (1 s) is long over
+	fail(t, th, "alice", "203.0.113.1", 1)
+	expectWait(t, th, "alice", "198.51.100.7", 2*time.Second, 0) // no longer known
+}
+
+// TestMemoryHugeUsernamesBounded is issue 11's item 1: failed logins with
+// huge usernames from a few addresses must not keep the usernames. 300
+// failures with 256 KiB usernames from 6 addresses grew the heap by about
+// 80 MB when counters were keyed by the raw username.
+func TestMemoryHugeUsernamesBounded(t *testing.T) {
+	_, clock := fakeClock()
+	th := memory(t, accountWidePolicy, clock)
+	base := strings.Repeat("u", 256<<10)
+	before := heapInUse()
+	for i := range 300 {
+		fail(t, th, base+strconv.Itoa(i), fmt.Sprintf("192.0.2.%d", i%6), 1)
+	}
+	grown := int64(heapInUse()) - int64(before)
+	t.Logf("heap grew by %d bytes after 300 failures with 256 KiB usernames", grown)
+	if grown > 4<<20 {
+		t.Fatalf("heap grew by %d bytes: the throttle keeps what clients send", grown)
+	}
+	runtime.KeepAlive(th)
+}
+
+// TestMemoryCountersBounded sends failures for many distinct usernames:
+// the counters kept never exceed the store's capacity.
+func TestMemoryCountersBounded(t *testing.T) {
+	m := ratelimit.NewMemory(2048, nil)
+	th := newThrottle(t, m, accountWidePolicy)
+	for i := range 50_000 {
+		fail(t, th, "user"+strconv.Itoa(i), fmt.Sprintf("2001:db8:%x::1", i%1000), 1)
+	}
+	if m.Len() > m.Capacity() {
+		t.Fatalf("%d counters kept, capacity %d", m.Len(), m.Capacity())
 	}
 }
 
-func TestNetwork(t *testing.T) {
-	for in, want := range map[string]string{
-		"192.0.2.1":              "192.0.2.1",
-		"::ffff:192.0.2.1":       "192.0.2.1",
-		"2001:db8:1:2:3:4:5:6":   "2001:db8:1:2::/64",
-		"fe80::1%eth0":           "fe80::/64",
-		"not an address":         "not an address",
-		"2001:db8::1:2:3:4:5:65": "2001:db8::1:2:3:4:5:65", // too many groups: not parsed
-	} {
-		if got := network(in); got != want {
-			t.Errorf("network(%q) = %q, want %q", in, got, want)
-		}
-	}
+func heapInUse() uint64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapInuse
 }
