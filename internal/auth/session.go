@@ -19,6 +19,11 @@ type Session struct {
 	Auth Authentication
 }
 
+// ErrBadRefresh is the contract's one answer to a refresh token that
+// cannot be used: an access token, an unknown, expired, used-up or revoked
+// refresh token.
+var ErrBadRefresh = Errorf(EUnauthenticated, "Invalid or expired refresh token")
+
 // Live reports whether the session can still be refreshed at now.
 func (s Session) Live(now time.Time) bool {
 	return s.RevokedAt.IsZero() && now.Before(s.ExpiresAt)

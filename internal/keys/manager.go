@@ -26,10 +26,6 @@ import (
 	"github.com/gatehouse/gatehouse/verify"
 )
 
-// MaxLeeway is the clock skew a verifier may allow; a retired key stays
-// published this much longer than its last token lives.
-const MaxLeeway = 60 * time.Second
-
 // Options configure a Manager.
 type Options struct {
 	Algorithm    string        // ES256, EdDSA, RS256 or HS256
@@ -154,7 +150,7 @@ func (m *Manager) createFirstKey(ctx context.Context) error {
 
 // retireAfter is how long a replaced key stays published after it stops
 // signing: the life of its last token plus the verifiers' leeway.
-func (m *Manager) retireAfter() time.Duration { return m.opt.AccessTTL + MaxLeeway }
+func (m *Manager) retireAfter() time.Duration { return m.opt.AccessTTL + verify.MaxLeeway }
 
 // Reload reads the keys from the store and swaps the snapshot.
 func (m *Manager) Reload(ctx context.Context) error {

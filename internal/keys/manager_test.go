@@ -134,7 +134,7 @@ func TestRotationNeverLogsAnyoneOut(t *testing.T) {
 	}
 
 	// Once every token of the old key has expired, it leaves the JWKS.
-	c.Add(10*time.Minute + MaxLeeway + time.Second)
+	c.Add(10*time.Minute + verify.MaxLeeway + time.Second)
 	if err := m.Reload(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -101,7 +101,7 @@ type fakePasswords struct {
 	verifiedW []string // the passwords Verify got
 }
 
-func (f *fakePasswords) Admit() error {
+func (f *fakePasswords) AdmitFor(context.Context) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.admits++

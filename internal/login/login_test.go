@@ -229,7 +229,7 @@ func TestPasswordHashingBusy(t *testing.T) {
 	_, err := h.svc.Password(ctx, "alice", "secret123", origin)
 	wantErr(t, err, password.ErrBusy)
 	if h.pw.verifies != 0 || h.pw.unknown != 0 || h.users.lookups() != 0 {
-		t.Fatal("work done after Admit refused")
+		t.Fatal("work done after AdmitFor refused")
 	}
 	wantThrottle(t, h)
 	e := onlyAudit(t, h)

@@ -113,7 +113,7 @@ type Issued struct {
 }
 
 // ErrBadRefresh is the answer to every refresh token that cannot be used.
-var ErrBadRefresh = auth.Errorf(auth.EUnauthenticated, "Invalid or expired refresh token")
+var ErrBadRefresh = auth.ErrBadRefresh
 
 // Start begins a session for u, who authenticated as a says, and returns
 // its first tokens. fx commits with the session (the login's audit event,

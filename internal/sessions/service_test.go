@@ -224,7 +224,7 @@ func newHarness(t *testing.T) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	signer, err := token.NewSigner(token.ES256, "kid-1", priv)
+	signer, err := token.NewSigner(verify.ES256, "kid-1", priv)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -96,5 +96,5 @@ func orDefault(s, def string) string {
 
 // errBadRefresh is the answer to a refresh token that cannot be used.
 func errBadRefresh() error {
-	return auth.Errorf(auth.EUnauthenticated, "Invalid or expired refresh token")
+	return auth.ErrBadRefresh
 }

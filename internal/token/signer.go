@@ -13,20 +13,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
-)
 
-// The signing algorithms.
-const (
-	ES256 = "ES256"
-	EdDSA = "EdDSA"
-	RS256 = "RS256"
-	HS256 = "HS256"
-)
-
-// Key size limits, the same as package verify enforces.
-const (
-	MinRSABits      = 2048
-	MinHMACKeyBytes = 32
+	"github.com/gatehouse/gatehouse/verify"
 )
 
 // Signer signs access tokens with one key. It is safe for concurrent use.
@@ -38,13 +26,13 @@ type Signer struct {
 	header string // base64url of the JSON header, the same for every token
 }
 
-// NewSigner returns a Signer for alg (ES256, EdDSA, RS256 or HS256) and key:
+// NewSigner returns a Signer for alg (verify.ES256, verify.EdDSA, verify.RS256 or verify.HS256) and key:
 // an *ecdsa.PrivateKey on P-256, an ed25519.PrivateKey, an *rsa.PrivateKey
-// of at least MinRSABits, or a []byte secret of at least MinHMACKeyBytes
+// of at least verify.MinRSABits, or a []byte secret of at least verify.MinHMACKeyBytes
 // (copied). kid is required for the asymmetric algorithms and usually ""
-// for HS256.
+// for verify.HS256.
 func NewSigner(alg, kid string, key any) (*Signer, error) {
-	if kid == "" && alg != HS256 {
+	if kid == "" && alg != verify.HS256 {
 		return nil, fmt.Errorf("token: a %s key needs a kid", alg)
 	}
 	if err := checkPrivateKey(alg, key); err != nil {
@@ -77,18 +65,18 @@ type header struct {
 func checkPrivateKey(alg string, key any) error {
 	ok := false
 	switch alg {
-	case ES256:
+	case verify.ES256:
 		k, is := key.(*ecdsa.PrivateKey)
 		ok = is && k != nil && k.Curve == elliptic.P256()
-	case EdDSA:
+	case verify.EdDSA:
 		k, is := key.(ed25519.PrivateKey)
 		ok = is && len(k) == ed25519.PrivateKeySize
-	case RS256:
+	case verify.RS256:
 		k, is := key.(*rsa.PrivateKey)
-		ok = is && k != nil && k.N != nil && k.N.BitLen() >= MinRSABits
-	case HS256:
+		ok = is && k != nil && k.N != nil && k.N.BitLen() >= verify.MinRSABits
+	case verify.HS256:
 		k, is := key.([]byte)
-		ok = is && len(k) >= MinHMACKeyBytes
+		ok = is && len(k) >= verify.MinHMACKeyBytes
 	default:
 		return fmt.Errorf("token: unsupported algorithm %q", alg)
 	}

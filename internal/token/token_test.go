@@ -33,10 +33,10 @@ var testKeys = sync.OnceValue(func() []key {
 	secret := make([]byte, 32)
 	_, _ = rand.Read(secret)
 	return []key{
-		{alg: ES256, kid: "es", priv: ec, pub: &ec.PublicKey},
-		{alg: EdDSA, kid: "ed", priv: edPriv, pub: edPub},
-		{alg: RS256, kid: "rs", priv: rs, pub: &rs.PublicKey},
-		{alg: HS256, kid: "", priv: secret, pub: secret},
+		{alg: verify.ES256, kid: "es", priv: ec, pub: &ec.PublicKey},
+		{alg: verify.EdDSA, kid: "ed", priv: edPriv, pub: edPub},
+		{alg: verify.RS256, kid: "rs", priv: rs, pub: &rs.PublicKey},
+		{alg: verify.HS256, kid: "", priv: secret, pub: secret},
 	}
 })
 
@@ -182,16 +182,16 @@ func TestNewSignerRejects(t *testing.T) {
 		{"none", "none", "k", []byte{}},
 		{"HS512", "HS512", "", make([]byte, 64)},
 		{"es256 lower case", "es256", "k", ks[0].priv},
-		{"ES256 without kid", ES256, "", ks[0].priv},
-		{"ES256 public key", ES256, "k", ks[0].pub},
-		{"ES256 P-384", ES256, "k", p384},
-		{"ES256 with RSA key", ES256, "k", ks[2].priv},
-		{"EdDSA public key", EdDSA, "k", ks[1].pub},
-		{"RS256 1024 bits", RS256, "k", rsa1024},
-		{"RS256 nil", RS256, "k", (*rsa.PrivateKey)(nil)},
-		{"HS256 short secret", HS256, "", make([]byte, 31)},
-		{"HS256 string", HS256, "", strings.Repeat("x", 32)},
-		{"HS256 EC key", HS256, "", ks[0].priv},
+		{"ES256 without kid", verify.ES256, "", ks[0].priv},
+		{"ES256 public key", verify.ES256, "k", ks[0].pub},
+		{"ES256 P-384", verify.ES256, "k", p384},
+		{"ES256 with RSA key", verify.ES256, "k", ks[2].priv},
+		{"EdDSA public key", verify.EdDSA, "k", ks[1].pub},
+		{"RS256 1024 bits", verify.RS256, "k", rsa1024},
+		{"RS256 nil", verify.RS256, "k", (*rsa.PrivateKey)(nil)},
+		{"HS256 short secret", verify.HS256, "", make([]byte, 31)},
+		{"HS256 string", verify.HS256, "", strings.Repeat("x", 32)},
+		{"HS256 EC key", verify.HS256, "", ks[0].priv},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -224,13 +224,13 @@ func TestSignRejectsIncompleteClaims(t *testing.T) {
 
 func TestSignerCopiesSecret(t *testing.T) {
 	secret := make([]byte, 32)
-	s, err := NewSigner(HS256, "", secret)
+	s, err := NewSigner(verify.HS256, "", secret)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tok1, _, _, _ := s.Sign(claims())
 	secret[0] = 1
-	k := key{alg: HS256, pub: make([]byte, 32)}
+	k := key{alg: verify.HS256, pub: make([]byte, 32)}
 	if _, err := verifier(t, k, "api").Verify(context.Background(), tok1); err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ package trust
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/singleflight"
@@ -59,6 +60,9 @@ type Resolver struct {
 	absentTTL time.Duration
 	now       func() time.Time
 	loads     singleflight.Group
+	// forgets counts calls to Forget: a load that read the store before a
+	// Forget does not cache what it read, which may predate a revocation.
+	forgets atomic.Uint64
 }
 
 // liveSession is what the store said of a session and its user.
@@ -123,6 +127,10 @@ func (r *Resolver) load(ctx context.Context, sid string, now time.Time) (liveSes
 		return liveSession{}, ErrUntrusted
 	}
 	v, err, _ := r.loads.Do(sid, func() (any, error) {
+		if ls, ok := r.live.get(sid); ok && now.Before(ls.expires) {
+			return ls, nil // cached by a load that finished just before this one began
+		}
+		gen := r.forgets.Load()
 		sess, u, err := r.store.SessionWithUser(context.WithoutCancel(ctx), sid)
 		if auth.ErrorCode(err) == auth.ENotFound {
 			r.absent.put(sid, now)
@@ -136,7 +144,9 @@ func (r *Resolver) load(ctx context.Context, sid string, now time.Time) (liveSes
 			r.absent.put(sid, now) // ended for good
 			return ls, nil
 		}
-		r.live.put(sid, ls)
+		if r.forgets.Load() == gen {
+			r.live.put(sid, ls)
+		}
 		return ls, nil
 	})
 	if err != nil {
@@ -167,6 +177,7 @@ func sessionOf(sess auth.Session, u auth.User) liveSession {
 // The denylist calls it for every session revocation it learns of, from
 // this process, Redis or the database.
 func (r *Resolver) Forget(sid string) {
+	r.forgets.Add(1)
 	r.live.remove(sid)
 }
 
