@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"github.com/gatehouse/gatehouse/internal/testkit"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -29,7 +30,7 @@ func TestMiddleware(t *testing.T) {
 		{"no header", h, "", 401, `{"detail":"Not authenticated"}`},
 		{"basic scheme", h, "Basic YWxpY2U6eA==", 401, `{"detail":"Not authenticated"}`},
 		{"garbage", h, "Bearer not.a.jwt", 401, `{"detail":"Could not validate credentials"}`},
-		{"tampered", h, "Bearer " + admin[:len(admin)-2] + "AA", 401, `{"detail":"Could not validate credentials"}`},
+		{"tampered", h, "Bearer " + testkit.Tamper(admin), 401, `{"detail":"Could not validate credentials"}`},
 		{"role ok", adminOnly, "Bearer " + admin, 200, "hello alice"},
 		{"role missing", adminOnly, "Bearer " + user, 403, `{"detail":"Insufficient role: admin required"}`},
 	}

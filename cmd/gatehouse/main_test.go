@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/gatehouse/gatehouse/internal/testkit"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -136,7 +137,7 @@ func TestKeysAndTokens(t *testing.T) {
 	if out = c.ok("", "token", "verify", tok); !strings.HasPrefix(out, "valid: ") {
 		t.Fatalf("verify: %q", out)
 	}
-	if code, out, _ := c.run("", "token", "verify", tok[:len(tok)-4]+"AAAA"); code != 1 || !strings.HasPrefix(out, "invalid: ") {
+	if code, out, _ := c.run("", "token", "verify", testkit.Tamper(tok)); code != 1 || !strings.HasPrefix(out, "invalid: ") {
 		t.Fatalf("verify tampered: %d %q", code, out)
 	}
 	// alice is the only administrator: disabling her needs --force.

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"github.com/gatehouse/gatehouse/internal/testkit"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -51,7 +52,7 @@ func TestGoOIDCVerifiesTokens(t *testing.T) {
 			if err := idt.Claims(&claims); err != nil || claims.Username != "alice" || claims.Role != "admin" {
 				t.Fatalf("claims %+v, %v", claims, err)
 			}
-			if _, err := v.Verify(ctx, tok[:len(tok)-4]+"AAAA"); err == nil {
+			if _, err := v.Verify(ctx, testkit.Tamper(tok)); err == nil {
 				t.Fatal("go-oidc accepted a tampered token")
 			}
 		})
