@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -29,10 +30,19 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // decodeJSON reads one JSON object into dst, which must be a pointer to a
 // struct. Bad JSON is 422 with a detail that names the problem; a body over
-// MaxBodyBytes is 413.
+// MaxBodyBytes is 413. Members are matched strictly (see checkMembers):
+// encoding/json alone would let {"role":"user","ROLE":"admin"} through as
+// admin.
 func decodeJSON(r *http.Request, dst any) error {
-	dec := json.NewDecoder(r.Body)
-	err := dec.Decode(dst)
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return decodeError(err)
+	}
+	if err := checkMembers(body, dst); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	err = dec.Decode(dst)
 	if err == nil && dec.More() {
 		err = errors.New("trailing data")
 	}
