@@ -167,10 +167,19 @@ func (a *App) init(ctx context.Context, opt Options) error {
 		Store: a.Store, Signers: a.Keys, Verifier: a.Verifier, Denylist: a.Revoked,
 		Issuer: cfg.Issuer, Audience: cfg.Audience, AccessTTL: cfg.AccessTTL, RefreshTTL: cfg.RefreshTTL,
 		ReuseInterval: cfg.ReuseInterval, Log: a.Log, Audit: a.Audit, Cache: a.Trust,
+		Rates:            a.Limits,
+		RefreshesPerAddr: ratelimit.PerMinute("refresh-addr", cfg.RefreshRate),
+		RevokesPerAddr:   ratelimit.PerMinute("revoke-addr", cfg.RevokeRate),
+		// Far more than a client needs (one revocation per token it holds),
+		// far less than a loop that fills the denylist.
+		RevokesPerSession:  ratelimit.PerMinute("revoke-session", 60),
+		RefreshesPerSess:   auth.Rate{Max: cfg.SessionRefreshRate, Window: time.Minute},
+		MaxSessionsPerUser: cfg.MaxSessionsPerUser,
 	})
 	a.Login = login.New(login.Config{
 		Users: a.Store, Passwords: a.Hasher, Sessions: a.Sessions, Attempts: a.Store,
 		Throttle: thr, Audit: a.Audit, Log: a.Log,
+		Rates: a.Limits, SignIns: ratelimit.PerMinute("signin-addr", cfg.SignInRate),
 	})
 	a.Accounts = accounts.New(accounts.Config{
 		Store: a.Store, Passwords: a.Hasher, Policy: password.ValidatePolicy, Denylist: a.Revoked,

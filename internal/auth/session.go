@@ -65,11 +65,21 @@ type Rotation struct {
 	SessionTTL    time.Duration // the session's new lifetime from Now
 	ReuseInterval time.Duration // grace window for a just-used token
 	RevokeUntil   time.Time     // expiry of the revocation recorded on reuse
+	// SessionRate caps the session's refreshes (Rotated or Grace): past
+	// Max in a Window the rotation is refused with ETooMany, RetryAfter
+	// set, and the presented token stays unused. Zero: no cap.
+	SessionRate Rate
 	// Renewed commits with a rotation whose outcome is Rotated or Grace,
 	// Reused with one that revoked the session. Their events are filled in
 	// with the session and its user, and an empty Detail with the
 	// outcome's name.
 	Renewed, Reused Effects
+}
+
+// Rate is at most Max events per Window.
+type Rate struct {
+	Max    int
+	Window time.Duration
 }
 
 // RotationResult is what a rotation did.
@@ -85,4 +95,8 @@ type SessionFilter struct {
 	UserID          string // all live sessions of this user
 	SessionID       string // this session only
 	ExceptSessionID string // leave this one alone
+	// KeepNewest, with UserID, leaves the user's newest KeepNewest live
+	// sessions alone (the cap on sessions per user); the effects of such
+	// a revocation are written only when it ends a session.
+	KeepNewest int
 }

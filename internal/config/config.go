@@ -63,6 +63,16 @@ type Config struct {
 	LoginBackoffMax          time.Duration
 	LoginForget              time.Duration
 
+	// Request rates, per minute (0: no limit): sign-in attempts, refreshes
+	// and revocations per client address (IPv6 per /64), whatever their
+	// outcome, and refreshes per session; and the most live sessions a
+	// user may hold (the oldest ends when a new one would pass it).
+	SignInRate         int
+	RefreshRate        int
+	SessionRefreshRate int
+	RevokeRate         int
+	MaxSessionsPerUser int
+
 	// TrustedProxies are the peers whose X-Forwarded-For is believed; empty
 	// means the client address is always the peer's.
 	TrustedProxies []netip.Prefix
@@ -110,6 +120,11 @@ func Defaults() Config {
 		LoginBackoff:             time.Second,
 		LoginBackoffMax:          15 * time.Minute,
 		LoginForget:              time.Hour,
+		SignInRate:               1200,
+		RefreshRate:              1200,
+		SessionRefreshRate:       60,
+		RevokeRate:               600,
+		MaxSessionsPerUser:       100,
 		AuditRetention:           90 * 24 * time.Hour,
 	}
 }
@@ -160,6 +175,11 @@ func NewLoader(getenv func(string) string) *Loader {
 	l.integer("GATEHOUSE_LOGIN_ACCOUNT_FAILURES", &l.cfg.LoginAccountFailures)
 	l.integer("GATEHOUSE_LOGIN_ADDRESS_FAILURES", &l.cfg.LoginAddressFailures)
 	l.integer("GATEHOUSE_LOGIN_ACCOUNT_WIDE_FAILURES", &l.cfg.LoginAccountWideFailures)
+	l.integer("GATEHOUSE_SIGNIN_RATE", &l.cfg.SignInRate)
+	l.integer("GATEHOUSE_REFRESH_RATE", &l.cfg.RefreshRate)
+	l.integer("GATEHOUSE_SESSION_REFRESH_RATE", &l.cfg.SessionRefreshRate)
+	l.integer("GATEHOUSE_REVOKE_RATE", &l.cfg.RevokeRate)
+	l.integer("GATEHOUSE_MAX_SESSIONS_PER_USER", &l.cfg.MaxSessionsPerUser)
 	l.dur("GATEHOUSE_LOGIN_BACKOFF", &l.cfg.LoginBackoff)
 	l.dur("GATEHOUSE_LOGIN_BACKOFF_MAX", &l.cfg.LoginBackoffMax)
 	l.dur("GATEHOUSE_LOGIN_FORGET", &l.cfg.LoginForget)
@@ -382,6 +402,10 @@ func (c Config) validateThrottle() error {
 		return fmt.Errorf("GATEHOUSE_LOGIN_ACCOUNT_FAILURES=%d is out of range: use 0 to 1000 (5 is usual)", c.LoginAccountFailures)
 	case c.LoginAddressFailures < 0 || c.LoginAddressFailures > 1_000_000:
 		return fmt.Errorf("GATEHOUSE_LOGIN_ADDRESS_FAILURES=%d is out of range: use 0 to 1000000 (50 is usual)", c.LoginAddressFailures)
+	case c.SignInRate < 0 || c.RefreshRate < 0 || c.SessionRefreshRate < 0 || c.RevokeRate < 0:
+		return errors.New("GATEHOUSE_SIGNIN_RATE, GATEHOUSE_REFRESH_RATE, GATEHOUSE_SESSION_REFRESH_RATE and GATEHOUSE_REVOKE_RATE are per minute: use 0 (no limit) or more")
+	case c.MaxSessionsPerUser < 0 || c.MaxSessionsPerUser > 1_000_000:
+		return fmt.Errorf("GATEHOUSE_MAX_SESSIONS_PER_USER=%d is out of range: use 0 (no cap) to 1000000 (100 is usual)", c.MaxSessionsPerUser)
 	case c.LoginAccountWideFailures < 0 || c.LoginAccountWideFailures > 1_000_000:
 		return fmt.Errorf("GATEHOUSE_LOGIN_ACCOUNT_WIDE_FAILURES=%d is out of range: use 0 (no limit) to 1000000 (100 is usual)", c.LoginAccountWideFailures)
 	case c.LoginBackoff < time.Millisecond || c.LoginBackoff > time.Hour:

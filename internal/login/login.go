@@ -18,6 +18,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/auth"
+	"github.com/gatehouse/gatehouse/internal/ratelimit"
 	"github.com/gatehouse/gatehouse/internal/sessions"
 	"github.com/gatehouse/gatehouse/internal/token"
 )
@@ -90,6 +91,12 @@ type Config struct {
 	SecondFactors []SecondFactor
 	Throttle      Throttle        // nil: no throttling
 	Audit         *audit.Recorder // nil: no audit trail
+	// Rates counts SignIns: sign-in attempts per client address, whatever
+	// their outcome (nil Rates, or SignIns.Free 0: no limit). The fair
+	// share of hashing slots protects everyone else from one busy client;
+	// this bounds how many sessions and audit rows it can make.
+	Rates   ratelimit.Taker
+	SignIns ratelimit.Limit
 	// AttemptTTL is how long a pending attempt waits for its next step
 	// (AttemptTTL by default), and AttemptTries how many wrong codes it
 	// survives (AttemptTries by default).
@@ -114,6 +121,8 @@ type Service struct {
 	factors   []SecondFactor
 	throttle  Throttle
 	audit     *audit.Recorder
+	rates     ratelimit.Taker
+	signIns   ratelimit.Limit
 	ttl       time.Duration
 	tries     int
 	now       func() time.Time
@@ -124,7 +133,7 @@ type Service struct {
 func New(c Config) *Service {
 	s := &Service{
 		users: c.Users, passwords: c.Passwords, sessions: c.Sessions, attempts: c.Attempts,
-		factors: c.SecondFactors, throttle: c.Throttle, audit: c.Audit,
+		factors: c.SecondFactors, throttle: c.Throttle, audit: c.Audit, rates: c.Rates, signIns: c.SignIns,
 		ttl: c.AttemptTTL, tries: c.AttemptTries, now: c.Now, log: c.Log,
 	}
 	if s.ttl <= 0 {

@@ -7,7 +7,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/gatehouse/gatehouse/internal/auth"
+	"github.com/gatehouse/gatehouse/internal/clientaddr"
 	"github.com/gatehouse/gatehouse/internal/password"
+	"github.com/gatehouse/gatehouse/internal/ratelimit"
 )
 
 // maxNameBytes bounds what a login reads of a username: a name over the
@@ -35,6 +37,12 @@ func (s *Service) Password(ctx context.Context, username, pw string, o auth.Orig
 		a.name, a.reason = clipName(username), auth.AuditReasonMalformed
 		s.auditFailure(ctx, o, a, ErrBadLogin)
 		return Outcome{}, ErrBadLogin
+	}
+	if wait := ratelimit.Allow(ctx, s.rates, s.signIns.Key(clientaddr.Network(o.IP))); wait > 0 {
+		a.reason = auth.AuditReasonThrottled
+		err := &auth.Error{Code: auth.ETooMany, Message: "Too many sign-in attempts from this address; try again later", RetryAfter: wait}
+		s.auditFailure(ctx, o, a, err)
+		return Outcome{}, err
 	}
 	account := auth.UsernameKey(username)
 	ctx = password.WithClient(ctx, o.IP) // the hashing slots are shared fairly between addresses

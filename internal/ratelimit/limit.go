@@ -32,6 +32,7 @@
 package ratelimit
 
 import (
+	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -108,4 +109,39 @@ func hashKey(salt []byte, k Key) digest {
 	buf = append(buf, k.ID...)
 	sum := sha256.Sum256(buf)
 	return digest(sum[:16])
+}
+
+// Taker counts plain rates (Memory, Redis, Failover).
+type Taker interface {
+	Take(ctx context.Context, keys ...Key) (time.Duration, error)
+}
+
+// PerMinute is a plain rate of n events a minute; n of 0 turns it off
+// (see Allow).
+func PerMinute(name string, n int) Limit {
+	return Limit{Name: name, Free: n, Window: time.Minute}
+}
+
+// Allow takes one event from each key whose limit is on (Free > 0) and
+// returns how long the caller must wait when one is spent (0: go on). A
+// nil Taker, or one that fails, allows: a limiter outage never refuses a
+// request (Failover falls back on local counters before that).
+func Allow(ctx context.Context, t Taker, keys ...Key) time.Duration {
+	if t == nil {
+		return 0
+	}
+	on := keys[:0:0]
+	for _, k := range keys {
+		if k.Limit.Free > 0 {
+			on = append(on, k)
+		}
+	}
+	if len(on) == 0 {
+		return 0
+	}
+	wait, err := t.Take(ctx, on...)
+	if err != nil {
+		return 0
+	}
+	return wait
 }

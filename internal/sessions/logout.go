@@ -4,6 +4,8 @@ import (
 	"context"
 
 	"github.com/gatehouse/gatehouse/internal/auth"
+	"github.com/gatehouse/gatehouse/internal/clientaddr"
+	"github.com/gatehouse/gatehouse/internal/ratelimit"
 	"github.com/gatehouse/gatehouse/internal/revocation"
 	"github.com/gatehouse/gatehouse/internal/token"
 )
@@ -100,6 +102,10 @@ var errNotYours = auth.Errorf(auth.EForbidden, "Not allowed to revoke another us
 // expired needs nothing and is not an error. The caller must own the token
 // or be an administrator.
 func (s *Service) Revoke(ctx context.Context, p auth.Principal, tok string, o auth.Origin) error {
+	if wait := ratelimit.Allow(ctx, s.rates, s.limits.revokeAddr.Key(clientaddr.Network(o.IP)),
+		s.limits.revokeSession.Key(p.SessionID)); wait > 0 {
+		return tooMany("revocations", wait)
+	}
 	if token.LooksLikeRefreshToken(tok) {
 		return s.revokeRefresh(ctx, p, tok, o)
 	}

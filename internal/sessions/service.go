@@ -9,11 +9,14 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/auth"
+	"github.com/gatehouse/gatehouse/internal/clientaddr"
+	"github.com/gatehouse/gatehouse/internal/ratelimit"
 	"github.com/gatehouse/gatehouse/internal/revocation"
 	"github.com/gatehouse/gatehouse/internal/token"
 	"github.com/gatehouse/gatehouse/verify"
@@ -70,6 +73,16 @@ type Config struct {
 	Log           *slog.Logger
 	Audit         *audit.Recorder // nil records nothing
 	Cache         Cache           // nil: none
+	// Limits: refreshes and revocations per client address (Rates
+	// counts them; nil Rates or a limit's Free 0: no limit), refreshes
+	// per session (decided by the rotation itself), revocations per
+	// session, and the most live sessions per user (0: no cap).
+	Rates              ratelimit.Taker
+	RefreshesPerAddr   ratelimit.Limit
+	RevokesPerAddr     ratelimit.Limit
+	RevokesPerSession  ratelimit.Limit
+	RefreshesPerSess   auth.Rate
+	MaxSessionsPerUser int
 }
 
 // Service runs the session lifecycle. It is safe for concurrent use.
@@ -87,6 +100,15 @@ type Service struct {
 	log      *slog.Logger
 	audit    *audit.Recorder
 	cache    Cache
+	rates    ratelimit.Taker
+	limits   limits
+}
+
+// limits are a Service's request limits (see Config).
+type limits struct {
+	refreshAddr, revokeAddr, revokeSession ratelimit.Limit
+	refreshSession                         auth.Rate
+	maxPerUser                             int
 }
 
 // New returns a Service.
@@ -100,7 +122,11 @@ func New(c Config) *Service {
 	return &Service{
 		store: c.Store, signers: c.Signers, verifier: c.Verifier, denylist: c.Denylist,
 		issuer: c.Issuer, audience: c.Audience, access: c.AccessTTL, refresh: c.RefreshTTL,
-		reuse: c.ReuseInterval, now: c.Now, log: c.Log, audit: c.Audit, cache: c.Cache,
+		reuse: c.ReuseInterval, now: c.Now, log: c.Log, audit: c.Audit, cache: c.Cache, rates: c.Rates,
+		limits: limits{
+			refreshAddr: c.RefreshesPerAddr, revokeAddr: c.RevokesPerAddr, revokeSession: c.RevokesPerSession,
+			refreshSession: c.RefreshesPerSess, maxPerUser: c.MaxSessionsPerUser,
+		},
 	}
 }
 
@@ -135,7 +161,32 @@ func (s *Service) Start(ctx context.Context, u auth.User, a auth.Authentication,
 		return Issued{}, err
 	}
 	s.remember(sess, u)
+	s.capSessions(ctx, u, o)
 	return s.issue(u, sess, refresh, now)
+}
+
+// capSessions ends the user's oldest live sessions beyond the cap, so that
+// logging in again and again cannot pile up sessions. A failure is logged:
+// the new session stands.
+func (s *Service) capSessions(ctx context.Context, u auth.User, o auth.Origin) {
+	if s.limits.maxPerUser <= 0 {
+		return
+	}
+	recs, err := s.store.RevokeSessions(ctx, auth.SessionFilter{UserID: u.ID, KeepNewest: s.limits.maxPerUser},
+		s.revokeUntil(s.now()), s.audit.Effects(ctx, o, auth.AuditEvent{
+			Event: auth.AuditSessionEnded, UserID: u.ID, Username: u.Username,
+			Detail: fmt.Sprintf("cap=%d", s.limits.maxPerUser),
+		}))
+	if err != nil {
+		s.log.WarnContext(ctx, "ending sessions past the cap failed", "user", u.ID, "err", err)
+		return
+	}
+	s.denylist.Record(ctx, recs...)
+}
+
+// tooMany is the answer to a client over one of the request limits.
+func tooMany(what string, wait time.Duration) error {
+	return &auth.Error{Code: auth.ETooMany, Message: "Too many " + what + "; try again later", RetryAfter: wait}
 }
 
 func (s *Service) issue(u auth.User, sess auth.Session, refresh string, now time.Time) (Issued, error) {
@@ -161,6 +212,9 @@ func (s *Service) Refresh(ctx context.Context, presented string, o auth.Origin) 
 	if !token.LooksLikeRefreshToken(presented) {
 		return Issued{}, ErrBadRefresh
 	}
+	if wait := ratelimit.Allow(ctx, s.rates, s.limits.refreshAddr.Key(clientaddr.Network(o.IP))); wait > 0 {
+		return Issued{}, tooMany("refreshes from this address", wait)
+	}
 	next, err := token.NewRefreshToken()
 	if err != nil {
 		return Issued{}, err
@@ -169,6 +223,7 @@ func (s *Service) Refresh(ctx context.Context, presented string, o auth.Origin) 
 	res, err := s.store.RotateRefreshToken(ctx, auth.Rotation{
 		PresentedHash: token.HashRefreshToken(presented), NewHash: token.HashRefreshToken(next),
 		Now: now, SessionTTL: s.refresh, ReuseInterval: s.reuse, RevokeUntil: s.revokeUntil(now),
+		SessionRate: s.limits.refreshSession,
 		// Written in the rotation's own transaction: one commit, and no
 		// refresh without its event.
 		Renewed: s.audit.Effects(ctx, o, auth.AuditEvent{Event: auth.AuditRefreshed}),

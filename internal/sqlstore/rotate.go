@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"math"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/auth"
 )
@@ -18,11 +20,19 @@ const (
 	useToken = `UPDATE refresh_tokens SET used_at = $1
 		WHERE hash = $2 AND used_at IS NULL
 		RETURNING session_id`
-	// extendSession is also the liveness check: it changes nothing, and
-	// returns no row, when the session is revoked or expired.
-	extendSession = `UPDATE sessions SET refreshed_at = $1, expires_at = $2
+	// extendSession is also the liveness check and the session's rate
+	// limit: it changes nothing, and returns no row, when the session is
+	// revoked or expired, or has been refreshed $5 times in the window of
+	// $4 ms that began at refresh_window_start.
+	extendSession = `UPDATE sessions SET refreshed_at = $1, expires_at = $2,
+		refresh_window_count = CASE WHEN refresh_window_start <= $1 - $4 THEN 1 ELSE refresh_window_count + 1 END,
+		refresh_window_start = CASE WHEN refresh_window_start <= $1 - $4 THEN $1 ELSE refresh_window_start END
 		WHERE id = $3 AND revoked_at IS NULL AND expires_at > $1
+			AND (refresh_window_start <= $1 - $4 OR refresh_window_count < $5)
 		RETURNING ` + sessionColumns
+	// refreshWindow tells a session over its rate from an ended one.
+	refreshWindow = `SELECT refresh_window_start FROM sessions
+		WHERE id = $1 AND revoked_at IS NULL AND expires_at > $2`
 	endSession = `UPDATE sessions SET revoked_at = $1
 		WHERE id = $2 AND revoked_at IS NULL AND expires_at > $1
 		RETURNING ` + sessionColumns
@@ -94,10 +104,14 @@ func (s *Store) rotateUsed(ctx context.Context, tx querier, r auth.Rotation) (au
 
 // extend renews a live session and gives it r.NewHash as a live token.
 func (s *Store) extend(ctx context.Context, tx querier, r auth.Rotation, sessionID string, o auth.RotateOutcome) (auth.RotationResult, applied, error) {
+	window, most := r.SessionRate.Window, int32(min(r.SessionRate.Max, math.MaxInt32))
+	if most <= 0 || window <= 0 {
+		window, most = time.Millisecond, math.MaxInt32 // no limit
+	}
 	sess, err := scanSession(tx.QueryRowContext(ctx, extendSession,
-		ms(r.Now), ms(r.Now.Add(r.SessionTTL)), sessionID))
+		ms(r.Now), ms(r.Now.Add(r.SessionTTL)), sessionID, window.Milliseconds(), most))
 	if errors.Is(err, sql.ErrNoRows) {
-		return auth.RotationResult{}, applied{}, errBadRefresh()
+		return auth.RotationResult{}, applied{}, s.notExtended(ctx, tx, r, sessionID, window)
 	}
 	if err != nil {
 		return auth.RotationResult{}, applied{}, err
@@ -112,6 +126,22 @@ func (s *Store) extend(ctx context.Context, tx querier, r auth.Rotation, session
 	res := auth.RotationResult{Outcome: o, Session: sess, User: user}
 	app, err := s.outcomeEffects(ctx, tx, r, res)
 	return res, app, err
+}
+
+// notExtended says why extendSession changed nothing: the session is over
+// its rate (ETooMany, until its window ends; the transaction rolls back,
+// so the presented token is not used up), or it has ended.
+func (s *Store) notExtended(ctx context.Context, tx querier, r auth.Rotation, sessionID string, window time.Duration) error {
+	var start int64
+	err := tx.QueryRowContext(ctx, refreshWindow, sessionID, ms(r.Now)).Scan(&start)
+	if errors.Is(err, sql.ErrNoRows) {
+		return errBadRefresh()
+	}
+	if err != nil {
+		return err
+	}
+	return &auth.Error{Code: auth.ETooMany, Message: "Too many refreshes of this session; try again later",
+		RetryAfter: max(time.Second, fromMS(start).Add(window).Sub(r.Now))}
 }
 
 // endReused revokes the session of a reused token. The transaction

@@ -173,6 +173,12 @@ const (
 	revokeByUser = `UPDATE sessions SET revoked_at = $1
 		WHERE user_id = $2 AND id <> $3 AND revoked_at IS NULL AND expires_at > $1
 		RETURNING id`
+	// revokeOldest ends the user's live sessions but the $4 newest.
+	revokeOldest = `UPDATE sessions SET revoked_at = $1
+		WHERE id IN (SELECT id FROM sessions
+			WHERE user_id = $2 AND id <> $3 AND revoked_at IS NULL AND expires_at > $1
+			ORDER BY created_at DESC, id DESC LIMIT 1000000000 OFFSET $4)
+		RETURNING id`
 	revokeBySession = `UPDATE sessions SET revoked_at = $1
 		WHERE id = $2 AND id <> $3 AND ($4 = '' OR user_id = $4)
 			AND revoked_at IS NULL AND expires_at > $1
@@ -184,12 +190,18 @@ const (
 // revocations, last.
 func (s *Store) revokeSessions(ctx context.Context, tx querier, f auth.SessionFilter, until, t time.Time, fx auth.Effects, sub subject) ([]auth.Revocation, applied, error) {
 	query, args := revokeByUser, []any{ms(t), f.UserID, f.ExceptSessionID}
+	if f.KeepNewest > 0 {
+		query, args = revokeOldest, []any{ms(t), f.UserID, f.ExceptSessionID, f.KeepNewest}
+	}
 	if f.SessionID != "" {
 		query, args = revokeBySession, []any{ms(t), f.SessionID, f.ExceptSessionID, f.UserID}
 	}
 	ids, err := queryStrings(ctx, tx, query, args...)
 	if err != nil {
 		return nil, applied{}, err
+	}
+	if f.KeepNewest > 0 && len(ids) == 0 {
+		return nil, applied{}, nil // under the cap: nothing happened
 	}
 	res, err := s.applyEffects(ctx, tx, fx, sub.ending(len(ids)), t)
 	if err != nil {

@@ -69,7 +69,14 @@ func (sqliteDialect) name() string { return "sqlite" }
 
 func (sqliteDialect) lock(context.Context, querier, lockKey) error { return nil }
 
-func (sqliteDialect) retryable(error) bool { return false }
+// retryable: SQLITE_BUSY that the busy handler did not absorb, which
+// happens when several processes open a new database at once and race to
+// put it in WAL mode (the busy handler is not asked then). Any other
+// SQLite transaction is serial and needs no retry.
+func (sqliteDialect) retryable(err error) bool {
+	var e *sqlite.Error
+	return errors.As(err, &e) && e.Code()&0xff == sqlite3.SQLITE_BUSY
+}
 
 // isolate needs no savepoint on SQLite: a statement that fails is rolled
 // back alone and the transaction goes on.

@@ -118,6 +118,11 @@ func (s *Store) inTx(ctx context.Context, fn func(querier) error) error {
 		if err == nil || attempt == maxAttempts || !s.d.retryable(err) {
 			return err
 		}
+		select { // a little apart, so that the contenders do not meet again
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(attempt*attempt) * 10 * time.Millisecond):
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -105,4 +106,74 @@ func testRevokeUserSessions(t *testing.T, s auth.Store) {
 	revs, err = s.RevokeSessions(t.Context(), auth.SessionFilter{UserID: u.ID}, until, auth.Effects{})
 	must(t, err, "RevokeSessions all")
 	wantRevocations(t, revs, until, keep.ID)
+}
+
+// testSessionCap: with KeepNewest, only the user's sessions beyond the
+// newest N end, and the effects are written only when one does.
+func testSessionCap(t *testing.T, s auth.Store) {
+	u, other := addUser(t, s, "capri"), addUser(t, s, "otto")
+	now := present()
+	var ids []string
+	for i := range 5 {
+		sess, _ := addSession(t, s, u, now.Add(time.Duration(i)*time.Second), now.Add(time.Hour))
+		ids = append(ids, sess.ID)
+	}
+	theirs, _ := liveSession(t, s, other)
+	events := 0
+	fx := auth.Effects{Audit: []auth.AuditEvent{{Event: auth.AuditSessionEnded, Detail: "cap"}}}
+	count := func() {
+		got, err := s.AuditEvents(t.Context(), auth.AuditFilter{Event: auth.AuditSessionEnded, Limit: 10})
+		must(t, err, "AuditEvents")
+		events = len(got)
+	}
+	revs, err := s.RevokeSessions(t.Context(), auth.SessionFilter{UserID: u.ID, KeepNewest: 3}, now.Add(time.Hour), fx)
+	must(t, err, "RevokeSessions KeepNewest")
+	wantRevocations(t, revs, now.Add(time.Hour), ids[0], ids[1])
+	count()
+	if events != 1 {
+		t.Fatalf("%d session.ended events, want 1", events)
+	}
+	revs, err = s.RevokeSessions(t.Context(), auth.SessionFilter{UserID: u.ID, KeepNewest: 3}, now.Add(time.Hour), fx)
+	must(t, err, "RevokeSessions KeepNewest again")
+	count()
+	if len(revs) != 0 || events != 1 {
+		t.Fatalf("under the cap: %d revocations, %d events", len(revs), events)
+	}
+	for _, id := range append(ids[2:], theirs.ID) {
+		if sessionRevoked(t, s, id) {
+			t.Fatalf("session %s ended", id)
+		}
+	}
+}
+
+// testSessionRate: past its rate a session's rotation is refused with
+// ETooMany and the presented token stays usable; once the window has
+// passed the same token rotates.
+func testSessionRate(t *testing.T, s auth.Store) {
+	u := addUser(t, s, "rita")
+	now := present()
+	sess, h := addSession(t, s, u, now, now.Add(time.Hour))
+	rate := auth.Rate{Max: 3, Window: time.Minute}
+	rotate := func(from string, at time.Time) (string, error) {
+		next := token()
+		_, err := s.RotateRefreshToken(t.Context(), auth.Rotation{PresentedHash: from, NewHash: next, Now: at,
+			SessionTTL: time.Hour, RevokeUntil: at.Add(time.Hour), SessionRate: rate})
+		return next, err
+	}
+	for i := range 3 {
+		next, err := rotate(h, now.Add(time.Duration(i)*time.Second))
+		must(t, err, "rotation within the rate")
+		h = next
+	}
+	_, err := rotate(h, now.Add(3*time.Second))
+	wantCode(t, err, auth.ETooMany, "rotation past the rate")
+	var ae *auth.Error
+	if errors.As(err, &ae) && (ae.RetryAfter < 50*time.Second || ae.RetryAfter > time.Minute) {
+		t.Fatalf("RetryAfter %v, want about 57s", ae.RetryAfter)
+	}
+	if sessionRevoked(t, s, sess.ID) {
+		t.Fatal("a session over its rate was revoked")
+	}
+	_, err = rotate(h, now.Add(61*time.Second))
+	must(t, err, "the refused token after the window")
 }

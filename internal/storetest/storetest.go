@@ -49,6 +49,8 @@ func Run(t *testing.T, open func(t *testing.T) auth.Store) {
 		{"Sessions/RevokeOne", testRevokeSession},
 		{"Sessions/RevokeAllButOne", testRevokeUserSessions},
 		{"Sessions/Authentication", testSessionAuthentication},
+		{"Sessions/Cap", testSessionCap},
+		{"Sessions/Rate", testSessionRate},
 		{"Rotate/Rotated", testRotated},
 		{"Rotate/Grace", testGrace},
 		{"Rotate/Reused", testReused},

@@ -1,0 +1,173 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/auth"
+	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/password"
+)
+
+// limitsConfig trusts the test client's address as a proxy, so that each
+// request may name its client in X-Forwarded-For.
+func limitsConfig(t *testing.T) config.Config {
+	cfg := testConfig(t)
+	cfg.TrustedProxies, _ = config.ParseTrustedProxies("127.0.0.1")
+	return cfg
+}
+
+func from(addr string) []string { return []string{"X-Forwarded-For", addr} }
+
+// TestSignInRatePerAddress: sign-in attempts are counted per address
+// whatever their outcome; past the rate the address gets 429 with
+// Retry-After, and another address is not affected.
+func TestSignInRatePerAddress(t *testing.T) {
+	t.Parallel()
+	cfg := limitsConfig(t)
+	cfg.SignInRate = 4
+	e := start(t, cfg)
+	right := map[string]string{"username": "bob", "password": "password456"}
+	for range 4 {
+		expect(t, e.do("POST", "/auth/login", "", right, from("198.51.100.1")...), 200, "")
+	}
+	r := e.do("POST", "/auth/login", "", right, from("198.51.100.1")...)
+	expect(t, r, 429, "Too many sign-in attempts from this address; try again later")
+	if r.header.Get("Retry-After") == "" {
+		t.Fatal("429 without Retry-After")
+	}
+	expect(t, e.do("POST", "/auth/login", "", right, from("198.51.100.2")...), 200, "")
+}
+
+// TestSessionsPerUserCap: a user holds at most the cap of live sessions;
+// a new login ends the oldest, which is audited and refused from then on.
+func TestSessionsPerUserCap(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(t)
+	cfg.MaxSessionsPerUser = 3
+	e := start(t, cfg)
+	var pairs []pair
+	for range 5 {
+		pairs = append(pairs, e.login("bob", "password456"))
+	}
+	for i, p := range pairs {
+		want := 200
+		if i < 2 {
+			want = 401
+		}
+		if got := e.do("GET", "/me", p.access, nil).status; got != want {
+			t.Errorf("session %d: /me %d, want %d", i, got, want)
+		}
+		if got := e.refresh(p.refresh).status; got != want {
+			t.Errorf("session %d: refresh %d, want %d", i, got, want)
+		}
+	}
+	events, err := e.app.Store.AuditEvents(context.Background(), auth.AuditFilter{Event: auth.AuditSessionEnded, Limit: 10})
+	if err != nil || len(events) != 2 || events[0].Detail != "cap=3 sessions_ended=1" {
+		t.Fatalf("session.ended events: %+v, %v", events, err)
+	}
+}
+
+// TestRefreshRates: refreshes are limited per session (by the rotation:
+// the refused token stays usable) and per address.
+func TestRefreshRates(t *testing.T) {
+	t.Parallel()
+	cfg := limitsConfig(t)
+	cfg.SessionRefreshRate = 3
+	cfg.RefreshRate = 5
+	e := start(t, cfg)
+	p := e.login("bob", "password456")
+	tok := p.refresh
+	for range 3 {
+		r := e.do("POST", "/auth/refresh", tok, nil, from("203.0.113.1")...)
+		expect(t, r, 200, "")
+		tok = r.str(t, "refresh_token")
+	}
+	r := e.do("POST", "/auth/refresh", tok, nil, from("203.0.113.1")...)
+	expect(t, r, 429, "Too many refreshes of this session; try again later")
+	if r.header.Get("Retry-After") == "" {
+		t.Fatal("429 without Retry-After")
+	}
+	// The session is not revoked and the token not used up: the access
+	// token still works, and the session shows in the admin list.
+	expect(t, e.do("GET", "/me", p.access, nil), 200, "")
+
+	// Per address: a fifth and sixth refresh of other sessions from the
+	// same address.
+	q := e.login("alice", "secret123")
+	expect(t, e.do("POST", "/auth/refresh", q.refresh, nil, from("203.0.113.1")...), 200, "")
+	r = e.do("POST", "/auth/refresh", e.login("alice", "secret123").refresh, nil, from("203.0.113.1")...)
+	expect(t, r, 429, "Too many refreshes from this address; try again later")
+}
+
+// TestRevokeRatePerSession: revocations are limited per caller's session.
+func TestRevokeRatePerSession(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	p := e.login("bob", "password456")
+	got429 := false
+	for i := range 70 {
+		r := e.do("POST", "/auth/revoke", p.access, map[string]string{"token": fmt.Sprintf("not-a-token-%d", i)})
+		if r.status == 429 {
+			got429 = i == 60
+			break
+		}
+		expect(t, r, 200, "")
+	}
+	if !got429 {
+		t.Fatal("the 61st revocation in a minute was not refused with 429")
+	}
+}
+
+// TestLoginFloodFairness: while one address floods the login with more
+// than the hashing slots can take, logins from another address still
+// succeed (the fair share of hashing slots), at least 90% of them.
+func TestLoginFloodFairness(t *testing.T) {
+	t.Parallel()
+	cfg := limitsConfig(t)
+	cfg.SignInRate = 0 // the flood is let through to the hasher
+	cfg.LoginAccountFailures, cfg.LoginAddressFailures = 1_000, 1_000_000
+	// Real hashing work (16 MiB, 2 passes) on two slots and the default
+	// 250 ms wait for one, so that the flood's queue is longer than the
+	// wait: without the fair share, every quiet login is refused with 503.
+	slow, err := password.New(password.Params{Memory: 16 * 1024, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32}, 2, 250*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := startWith(t, cfg, Options{Hasher: slow}, slog.New(slog.DiscardHandler), nil)
+	stop := make(chan struct{})
+	var flood sync.WaitGroup
+	var flooded atomic.Int64
+	for range 32 {
+		flood.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				e.do("POST", "/auth/login", "", map[string]string{"username": "alice", "password": "secret123"}, from("198.51.100.66")...)
+				flooded.Add(1)
+			}
+		})
+	}
+	time.Sleep(200 * time.Millisecond) // the flood holds the slots
+	ok := 0
+	const n = 20
+	for range n {
+		if e.do("POST", "/auth/login", "", map[string]string{"username": "bob", "password": "password456"}, from("192.0.2.10")...).status == 200 {
+			ok++
+		}
+	}
+	close(stop)
+	flood.Wait()
+	t.Logf("%d of %d logins from the quiet address succeeded beside %d flood logins", ok, n, flooded.Load())
+	if ok < n*9/10 {
+		t.Fatalf("only %d of %d logins from the quiet address succeeded during the flood", ok, n)
+	}
+}
