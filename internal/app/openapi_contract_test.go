@@ -1,12 +1,15 @@
 package app
 
 import (
+	"bytes"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/gatehouse/gatehouse/internal/server"
 )
 
 // reports collects what validated reports, in place of a test.
@@ -90,5 +93,26 @@ func TestContractCatchesMismatches(t *testing.T) {
 				t.Fatalf("report %q, want one about %q", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestOpenAPIServed checks GET /openapi.json: the embedded document, as
+// JSON, cacheable.
+func TestOpenAPIServed(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	r := e.do("GET", "/openapi.json", "", nil)
+	expect(t, r, 200, "")
+	if ct := r.header.Get("Content-Type"); ct != "application/json" {
+		t.Fatalf("Content-Type %q", ct)
+	}
+	if cc := r.header.Get("Cache-Control"); cc != "public, max-age=3600" {
+		t.Fatalf("Cache-Control %q", cc)
+	}
+	if !bytes.Equal(r.body, server.OpenAPIDocument()) {
+		t.Fatal("GET /openapi.json is not the embedded document")
+	}
+	if v, _ := r.json(t)["openapi"].(string); !strings.HasPrefix(v, "3.1.") {
+		t.Fatalf("openapi %q", v)
 	}
 }
