@@ -43,7 +43,7 @@ func TestChangePassword(t *testing.T) {
 	expect401(t, e.do("PUT", "/me/password", here.access, map[string]string{"current_password": "wrong", "new_password": "a new passphrase"}), "Current password is incorrect")
 	expect(t, e.do("PUT", "/me/password", here.access, map[string]string{"current_password": "password456", "new_password": "short"}), 422, "")
 	expect(t, e.do("PUT", "/me/password", here.access, map[string]string{"current_password": "password456", "new_password": "letmein123"}), 422, "")
-	expect(t, e.do("PUT", "/me/password", here.access, map[string]string{"current_password": "password456"}), 422, "Field required: new_password")
+	expect(t, e.invalid("new_password missing").do("PUT", "/me/password", here.access, map[string]string{"current_password": "password456"}), 422, "Field required: new_password")
 	expect(t, e.do("PUT", "/me/password", here.access, map[string]string{"current_password": "password456", "new_password": "a new passphrase"}), 204, "")
 
 	expect(t, e.do("GET", "/me", here.access, nil), 200, "")
@@ -59,7 +59,7 @@ func TestAdminUsers(t *testing.T) {
 	admin := e.login("alice", "secret123")
 	bob := e.login("bob", "password456")
 	expect(t, e.do("GET", "/admin/users", bob.access, nil), 403, "Admin access required")
-	expect401(t, e.do("GET", "/admin/users", "", nil), "Not authenticated")
+	expect401(t, e.invalid("no credentials").do("GET", "/admin/users", "", nil), "Not authenticated")
 
 	for i := range 5 {
 		r := e.do("POST", "/admin/users", admin.access, map[string]any{"username": fmt.Sprintf("user%d", i), "password": "password-" + fmt.Sprint(i), "role": "user", "is_active": true})
@@ -91,7 +91,7 @@ func TestAdminUsers(t *testing.T) {
 	if seen != 7 {
 		t.Fatalf("paged through %d users, want 7", seen)
 	}
-	expect(t, e.do("GET", "/admin/users?limit=0", admin.access, nil), 422, "")
+	expect(t, e.invalid("limit below 1").do("GET", "/admin/users?limit=0", admin.access, nil), 422, "")
 
 	bobID := e.do("GET", "/me", bob.access, nil).str(t, "id")
 	r := e.do("GET", "/admin/users/"+bobID, admin.access, nil)

@@ -78,20 +78,25 @@ func TestLoginFailures(t *testing.T) {
 		body   any
 		status int
 		detail string
+		bad    bool // a request the API does not allow
 	}{
-		{"wrong password", map[string]string{"username": "alice", "password": "wrong"}, 401, "Invalid username or password"},
-		{"unknown user", map[string]string{"username": "mallory", "password": "x"}, 401, "Invalid username or password"},
-		{"missing password", map[string]string{"username": "alice"}, 422, "Field required: password"},
-		{"missing username", map[string]string{"password": "x"}, 422, "Field required: username"},
-		{"malformed JSON", `{"username": `, 422, ""},
-		{"no body", "", 422, "Request body is empty: expected a JSON object"},
-		{"not an object", `[1,2]`, 422, "Request body must be a JSON object"},
-		{"wrong type", `{"username": 5, "password": "x"}`, 422, `Field "username" must be a string`},
-		{"too large", `{"username":"` + strings.Repeat("a", 1<<20) + `","password":"x"}`, 413, ""},
+		{"wrong password", map[string]string{"username": "alice", "password": "wrong"}, 401, "Invalid username or password", false},
+		{"unknown user", map[string]string{"username": "mallory", "password": "x"}, 401, "Invalid username or password", false},
+		{"missing password", map[string]string{"username": "alice"}, 422, "Field required: password", true},
+		{"missing username", map[string]string{"password": "x"}, 422, "Field required: username", true},
+		{"malformed JSON", `{"username": `, 422, "", true},
+		{"no body", "", 422, "Request body is empty: expected a JSON object", true},
+		{"not an object", `[1,2]`, 422, "Request body must be a JSON object", true},
+		{"wrong type", `{"username": 5, "password": "x"}`, 422, `Field "username" must be a string`, true},
+		{"too large", `{"username":"` + strings.Repeat("a", 1<<20) + `","password":"x"}`, 413, "", false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			r := e.do("POST", "/auth/login", "", tc.body)
+			c := e
+			if tc.bad {
+				c = e.invalid(tc.name)
+			}
+			r := c.do("POST", "/auth/login", "", tc.body)
 			if tc.status == 401 {
 				expect401(t, r, tc.detail)
 				return
@@ -128,9 +133,9 @@ func TestProtectedRouteFailures(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	alice := e.login("alice", "secret123")
-	expect401(t, e.do("GET", "/me", "", nil), "Not authenticated")
-	expect401(t, e.do("GET", "/admin/dashboard", "", nil), "Not authenticated")
-	expect401(t, e.do("GET", "/me", "", nil, "Authorization", "Basic YWxpY2U6c2VjcmV0MTIz"), "Not authenticated")
+	expect401(t, e.invalid("no credentials").do("GET", "/me", "", nil), "Not authenticated")
+	expect401(t, e.invalid("no credentials").do("GET", "/admin/dashboard", "", nil), "Not authenticated")
+	expect401(t, e.invalid("Basic, not Bearer").do("GET", "/me", "", nil, "Authorization", "Basic YWxpY2U6c2VjcmV0MTIz"), "Not authenticated")
 	expect401(t, e.do("GET", "/me", "", nil, "Authorization", "Bearer"), "Not authenticated")
 	expect401(t, e.do("GET", "/me", "not.a.jwt", nil), "Could not validate credentials")
 	expect401(t, e.do("GET", "/me", alice.refresh, nil), "Could not validate credentials")
@@ -142,12 +147,12 @@ func TestProtectedRouteFailures(t *testing.T) {
 func TestUnknownRoutesAnswerJSON(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	r := e.do("GET", "/auth/login", "", nil)
+	r := e.invalid("wrong method").do("GET", "/auth/login", "", nil)
 	expect(t, r, 405, "Method Not Allowed")
 	if r.header.Get("Allow") != "POST" {
 		t.Fatalf("Allow %q", r.header.Get("Allow"))
 	}
-	expect(t, e.do("GET", "/nope", "", nil), 404, "Not Found")
+	expect(t, e.invalid("unknown path").do("GET", "/nope", "", nil), 404, "Not Found")
 }
 
 func TestRefreshRotationAndReuse(t *testing.T) {
@@ -172,7 +177,7 @@ func TestRefreshRotationAndReuse(t *testing.T) {
 	// The body form works too.
 	q := e.login("alice", "secret123")
 	expect(t, e.do("POST", "/auth/refresh", "", map[string]string{"refresh_token": q.refresh}), 200, "")
-	expect(t, e.do("POST", "/auth/refresh", "", map[string]string{}), 422, "Field required: refresh_token")
+	expect(t, e.invalid("refresh_token missing").do("POST", "/auth/refresh", "", map[string]string{}), 422, "Field required: refresh_token")
 }
 
 func TestRefreshGraceInterval(t *testing.T) {
@@ -220,8 +225,8 @@ func TestLogoutScopes(t *testing.T) {
 		expect401(t, e.do("GET", "/me", s.access, nil), "Could not validate credentials")
 	}
 	s6 := e.login("bob", "password456")
-	expect(t, e.do("POST", "/auth/logout?scope=bogus", s6.access, nil), 422, "")
-	expect401(t, e.do("POST", "/auth/logout", "", nil), "Not authenticated")
+	expect(t, e.invalid("unknown scope").do("POST", "/auth/logout?scope=bogus", s6.access, nil), 422, "")
+	expect401(t, e.invalid("no credentials").do("POST", "/auth/logout", "", nil), "Not authenticated")
 }
 
 func TestRevokeEndpoint(t *testing.T) {
@@ -251,7 +256,7 @@ func TestRevokeEndpoint(t *testing.T) {
 
 	// Garbage is not an error (RFC 7009), a missing field is.
 	expect(t, e.do("POST", "/auth/revoke", alice.access, map[string]string{"token": "garbage"}), 200, "")
-	expect(t, e.do("POST", "/auth/revoke", alice.access, map[string]string{}), 422, "Field required: token")
+	expect(t, e.invalid("token missing").do("POST", "/auth/revoke", alice.access, map[string]string{}), 422, "Field required: token")
 }
 
 func TestRevocationSurvivesRestart(t *testing.T) {

@@ -38,6 +38,9 @@ type env struct {
 	t   *testing.T
 	app *App
 	srv *httptest.Server
+	// invalidReason, when set, marks the request as deliberately invalid
+	// (see e.invalid).
+	invalidReason string
 }
 
 func start(t *testing.T, cfg config.Config) *env {
@@ -60,7 +63,7 @@ func startWith(t *testing.T, cfg config.Config, opt Options, log *slog.Logger, a
 	if adjust != nil {
 		adjust(a)
 	}
-	srv := httptest.NewServer(a.Handler())
+	srv := newServer(t, a.Handler())
 	e := &env{t: t, app: a, srv: srv}
 	t.Cleanup(e.stop)
 	return e
@@ -124,6 +127,9 @@ func (e *env) do(method, path, bearer string, body any, hdr ...string) resp {
 	}
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	if e.invalidReason != "" {
+		req.Header.Set(invalidHeader, e.invalidReason)
 	}
 	res, err := e.srv.Client().Do(req)
 	if err != nil {

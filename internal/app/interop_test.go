@@ -29,7 +29,7 @@ func TestGoOIDCVerifiesTokens(t *testing.T) {
 			if err := a.CreateDemoUsers(context.Background()); err != nil {
 				t.Fatal(err)
 			}
-			srv.Config.Handler = a.Handler()
+			srv.Config.Handler = validated(t, a.Handler())
 			srv.Start()
 			e := &env{t: t, app: a, srv: srv}
 			t.Cleanup(e.stop)

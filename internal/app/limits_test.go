@@ -171,3 +171,30 @@ func TestLoginFloodFairness(t *testing.T) {
 		t.Fatalf("only %d of %d logins from the quiet address succeeded during the flood", ok, n)
 	}
 }
+
+// TestLastAdmin: the only active administrator cannot disable, demote or
+// delete themselves (409 last_admin); with a second administrator they
+// can.
+func TestLastAdmin(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	alice := e.login("alice", "secret123")
+	id := e.do("GET", "/me", alice.access, nil).str(t, "id")
+	for _, rq := range []struct {
+		method string
+		body   any
+	}{
+		{"PATCH", map[string]any{"is_active": false}},
+		{"PATCH", map[string]any{"role": "user"}},
+		{"DELETE", nil},
+	} {
+		r := e.do(rq.method, "/admin/users/"+id, alice.access, rq.body)
+		expect(t, r, 409, "The last active administrator cannot be disabled, demoted or deleted")
+		if r.str(t, "code") != "last_admin" {
+			t.Fatalf("code %q", r.str(t, "code"))
+		}
+	}
+	r := e.do("POST", "/admin/users", alice.access, map[string]any{"username": "carol", "password": "carol-pass-1", "role": "admin"})
+	expect(t, r, 201, "")
+	expect(t, e.do("PATCH", "/admin/users/"+id, alice.access, map[string]any{"role": "user"}), 200, "")
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -36,7 +35,7 @@ func cluster(t *testing.T, n int, withRedis bool) []*env {
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		a.RunBackground(ctx)
-		e := &env{t: t, app: a, srv: httptest.NewServer(a.Handler())}
+		e := &env{t: t, app: a, srv: newServer(t, a.Handler())}
 		t.Cleanup(func() { cancel(); e.stop() })
 		envs = append(envs, e)
 	}

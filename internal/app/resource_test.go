@@ -43,5 +43,5 @@ func TestResourceServiceSeesLogout(t *testing.T) {
 		_, err := v.Verify(ctx, p.access)
 		return errors.Is(err, verify.ErrRevoked)
 	})
-	expect(t, e.do("GET", "/auth/revocations?cursor=x", "", nil), 422, "")
+	expect(t, e.invalid("cursor not a number").do("GET", "/auth/revocations?cursor=x", "", nil), 422, "")
 }

@@ -72,7 +72,7 @@ func TestRevocationsFeedPaged(t *testing.T) {
 		t.Fatalf("a page of 10 after the first: %v", got)
 	}
 	for _, q := range []string{"limit=0", "limit=1001", "limit=x", "cursor=-1"} {
-		expect(t, e.do("GET", "/auth/revocations?"+q, feedSecret, nil), 422, "")
+		expect(t, e.invalid("a limit or cursor out of range").do("GET", "/auth/revocations?"+q, feedSecret, nil), 422, "")
 	}
 
 	meter := &pageMeter{next: e.srv.Client().Transport}

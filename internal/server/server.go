@@ -122,6 +122,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 
 	handle("GET /.well-known/jwks.json", s.jwks)
 	handle("GET /.well-known/openid-configuration", s.discovery)
+	handle("GET /openapi.json", s.openAPI)
 
 	handle("GET /healthz", s.healthz)
 	handle("GET /readyz", s.readyz)
