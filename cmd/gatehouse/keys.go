@@ -80,7 +80,7 @@ func keysRotate(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	return withApp(ctx, env, cfg, func(a *app.App) error {
-		k, err := a.Keys.Rotate(ctx)
+		k, err := a.Keys.Rotate(ctx, cliOrigin)
 		if err != nil {
 			return err
 		}

@@ -14,7 +14,6 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/auth"
 )
 
@@ -69,7 +68,6 @@ var cliOrigin = auth.Origin{Actor: cliActor, UserAgent: "gatehouse-cli/" + versi
 
 // run executes the command line and returns the exit status.
 func run(ctx context.Context, env *cliEnv, args []string) int {
-	ctx = audit.WithOrigin(ctx, cliOrigin) // for key rotations
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" || args[0] == "-help" {
 		usage(env.stdout)
 		if len(args) == 0 {

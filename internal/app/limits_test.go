@@ -198,3 +198,28 @@ func TestLastAdmin(t *testing.T) {
 	expect(t, r, 201, "")
 	expect(t, e.do("PATCH", "/admin/users/"+id, alice.access, map[string]any{"role": "user"}), 200, "")
 }
+
+// TestPasswordChangeGuessesThrottled: wrong current passwords count as
+// failed logins of the account from that address: past the free ones the
+// caller gets 429 with Retry-After, even with the right password, and
+// every wrong guess is audited.
+func TestPasswordChangeGuessesThrottled(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	bob := e.login("bob", "password456")
+	guess := func(pw string) resp {
+		return e.do("PUT", "/me/password", bob.access, map[string]any{"current_password": pw, "new_password": "a-new-long-password"})
+	}
+	for range 6 { // five free failures, and the one that starts the wait
+		expect(t, guess("wrong-guess"), 401, "Current password is incorrect")
+	}
+	r := guess("password456")
+	expect(t, r, 429, "Too many wrong passwords; try again later")
+	if r.header.Get("Retry-After") == "" {
+		t.Fatal("429 without Retry-After")
+	}
+	events, err := e.app.Store.AuditEvents(context.Background(), auth.AuditFilter{Event: auth.AuditPasswordCheckFailed, Limit: 20})
+	if err != nil || len(events) != 7 || events[0].Detail != auth.AuditReasonThrottled || events[1].Detail != auth.AuditReasonWrongPassword {
+		t.Fatalf("password check events: %d %v", len(events), err)
+	}
+}

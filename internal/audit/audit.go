@@ -22,20 +22,6 @@ import (
 // Origin is who makes a request and from where.
 type Origin = auth.Origin
 
-type originKey struct{}
-
-// WithOrigin returns ctx carrying o, for the few changes made far from
-// the call that knows its origin (a scheduled key rotation).
-func WithOrigin(ctx context.Context, o Origin) context.Context {
-	return context.WithValue(ctx, originKey{}, o)
-}
-
-// OriginFrom returns the origin ctx carries, or the zero Origin.
-func OriginFrom(ctx context.Context) Origin {
-	o, _ := ctx.Value(originKey{}).(Origin)
-	return o
-}
-
 // Recorder writes events to the audit trail. A nil *Recorder records
 // nothing.
 type Recorder struct {

@@ -293,8 +293,9 @@ func (m *Manager) CacheMaxAge() time.Duration {
 }
 
 // Rotate generates a key that signs from now+PublishDelay; the keys before
-// it stop signing then and stay published for one token lifetime more.
-func (m *Manager) Rotate(ctx context.Context) (auth.SigningKey, error) {
+// it stop signing then and stay published for one token lifetime more. o
+// is who asked, for the audit trail.
+func (m *Manager) Rotate(ctx context.Context, o auth.Origin) (auth.SigningKey, error) {
 	if m.Symmetric() {
 		return auth.SigningKey{}, auth.Errorf(auth.EInvalid, "HS256 uses the JWT_SECRET_KEY secret: rotate it by changing the variable")
 	}
@@ -309,7 +310,7 @@ func (m *Manager) Rotate(ctx context.Context) (auth.SigningKey, error) {
 	}
 	m.announce(ctx, k.ID)
 	m.opt.Log.Info("rotated signing key", "kid", k.ID, "alg", k.Algorithm, "signs_from", activates, "sealed", m.opt.Sealer != nil)
-	m.opt.Audit.Record(ctx, audit.OriginFrom(ctx), auth.AuditEvent{
+	m.opt.Audit.Record(ctx, o, auth.AuditEvent{
 		Event:  auth.AuditKeyRotated,
 		Detail: fmt.Sprintf("kid=%s alg=%s signs_from=%s", k.ID, k.Algorithm, activates.UTC().Format(time.RFC3339)),
 	})
@@ -410,7 +411,7 @@ func (m *Manager) rotateIfDue(ctx context.Context) error {
 	if len(keys) == 0 || m.opt.Now().Sub(keys[len(keys)-1].CreatedAt) < m.opt.RotateEvery {
 		return nil
 	}
-	_, err := m.Rotate(audit.WithOrigin(ctx, audit.Origin{Actor: SchedulerActor}))
+	_, err := m.Rotate(ctx, auth.Origin{Actor: SchedulerActor})
 	return err
 }
 

@@ -104,7 +104,7 @@ func TestRotationNeverLogsAnyoneOut(t *testing.T) {
 	before := sign(t, m, c)
 	oldKid := published(t, m)[0]
 
-	next, err := m.Rotate(context.Background())
+	next, err := m.Rotate(context.Background(), auth.Origin{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +151,7 @@ func TestAnotherProcessSeesTheSameKeys(t *testing.T) {
 	if ka, kb := published(t, a), published(t, b); len(ka) != 1 || len(kb) != 1 || ka[0] != kb[0] {
 		t.Fatalf("replicas publish %v and %v", ka, kb)
 	}
-	next, err := a.Rotate(context.Background())
+	next, err := a.Rotate(context.Background(), auth.Origin{})
 	if err != nil {
 		t.Fatal(err)
 	}

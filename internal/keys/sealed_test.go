@@ -136,7 +136,7 @@ func TestSealedKeysHoldNoKeyMaterialAtRest(t *testing.T) {
 	s := sealer(t, randomKey(t))
 	m := mustManager(t, db.st, "ES256", s, c)
 	for range 2 {
-		if _, err := m.Rotate(context.Background()); err != nil {
+		if _, err := m.Rotate(context.Background(), auth.Origin{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -182,7 +182,7 @@ func TestTamperedOrMovedSealedKeysDoNotLoad(t *testing.T) {
 	db := newSealedDB(t)
 	s := sealer(t, randomKey(t))
 	m := mustManager(t, db.st, "ES256", s, c)
-	next, err := m.Rotate(context.Background())
+	next, err := m.Rotate(context.Background(), auth.Origin{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,11 +222,11 @@ func TestResealMovesOldAndClearKeysToTheNewKey(t *testing.T) {
 	}
 	tok := sign(t, clear, c)
 	oldKey, newKey := randomKey(t), randomKey(t)
-	if _, err := mustManager(t, db.st, "ES256", sealer(t, oldKey), c).Rotate(ctx); err != nil {
+	if _, err := mustManager(t, db.st, "ES256", sealer(t, oldKey), c).Rotate(ctx, auth.Origin{}); err != nil {
 		t.Fatal(err)
 	}
 	c.Add(20 * time.Minute) // the first key retires and then expires: reseal it anyway
-	if _, err := mustManager(t, db.st, "ES256", sealer(t, oldKey), c).Rotate(ctx); err != nil {
+	if _, err := mustManager(t, db.st, "ES256", sealer(t, oldKey), c).Rotate(ctx, auth.Origin{}); err != nil {
 		t.Fatal(err)
 	}
 	c.Add(20 * time.Minute)
@@ -286,7 +286,7 @@ func TestChangedReloadsAtOnce(t *testing.T) {
 	defer cancel()
 	go b.Run(ctx, time.Hour)
 
-	k, err := a.Rotate(ctx)
+	k, err := a.Rotate(ctx, auth.Origin{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/accounts"
-	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/auth"
 )
 
@@ -196,7 +195,7 @@ func (s *Server) endSession(w http.ResponseWriter, r *http.Request) error {
 // rotateKey: POST /admin/keys/rotate → the new key, which signs once it
 // has been published for the publish delay.
 func (s *Server) rotateKey(w http.ResponseWriter, r *http.Request) error {
-	k, err := s.cfg.Keys.Rotate(audit.WithOrigin(r.Context(), s.origin(r)))
+	k, err := s.cfg.Keys.Rotate(r.Context(), s.origin(r))
 	if err != nil {
 		return err
 	}
