@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -58,28 +59,48 @@ func (h *harness) backend(b string) {
 		many = h.writeLines(b+"-many.tok", accessTokens(t.base, h.o.tokens))
 		fmt.Printf("  made %d access tokens in %s\n", h.o.tokens, time.Since(start).Round(time.Millisecond))
 	}
+	prev := h.startBefore(b)
+	if prev != nil {
+		defer stopProc(prev.t.cmd)
+	}
 	me := func(file string) func(int) load {
 		return func(int) load {
 			return load{script: "me", conns: h.o.conns, env: map[string]string{"BENCH_TOKENS": file}}
 		}
 	}
-	// Each figure's runs alternate with its baseline's, so that both see
-	// the same drift of a shared machine.
+	login := func(int) load {
+		return load{script: "login", conns: 4, counted: true, env: map[string]string{"BENCH_LOGIN": loginBody}}
+	}
+	refresh := func(t *target, name string) func(int) load {
+		return func(run int) load {
+			f := h.writeLines(fmt.Sprintf("%s-refresh-%d.tok", name, run), refreshTokens(sessions(t.base, h.o.conns)))
+			return load{script: "refresh", conns: h.o.conns, counted: true, env: map[string]string{"BENCH_REFRESH": f}}
+		}
+	}
+	const (
+		whatMeOne   = "GET /me, one access token reused"
+		whatLogin   = "POST /auth/login, 4 connections (2 per hashing slot)"
+		whatRefresh = "POST /auth/refresh, each session's tokens chained"
+	)
+	whatMe10k := fmt.Sprintf("GET /me, %d distinct access tokens in turn", h.o.tokens)
+	// Each figure's runs alternate with its baseline's, and with the same
+	// figure of -before's gatehouse, so that all see the same drift of a
+	// shared machine.
 	bare, stopBare := h.startBare(b)
 	defer stopBare()
 	h.interleave(
 		h.wrkJob(bare, "baseline/bare@"+b, "bare net/http handler writing a small JSON body, same wrk script as GET /me", me(one)),
-		h.wrkJob(t, b+"/me-one", "GET /me, one access token reused", me(one)),
-		h.wrkJob(t, b+"/me-10k", fmt.Sprintf("GET /me, %d distinct access tokens in turn", h.o.tokens), me(many)),
+		h.wrkJob(t, b+"/me-one", whatMeOne, me(one)),
+		prev.job(h, b+"/me-one", whatMeOne, me(prev.one)),
+		h.wrkJob(t, b+"/me-10k", whatMe10k, me(many)),
+		prev.job(h, b+"/me-10k", whatMe10k, me(prev.many)),
 	)
 	stopBare()
-	h.interleave(h.hashJob(b), h.wrkJob(t, b+"/login", "POST /auth/login, 4 connections (2 per hashing slot)", func(int) load {
-		return load{script: "login", conns: 4, counted: true, env: map[string]string{"BENCH_LOGIN": loginBody}}
-	}))
-	h.interleave(h.sqlJob(b), h.wrkJob(t, b+"/refresh", "POST /auth/refresh, each session's tokens chained", func(run int) load {
-		f := h.writeLines(fmt.Sprintf("%s-refresh-%d.tok", b, run), refreshTokens(sessions(t.base, h.o.conns)))
-		return load{script: "refresh", conns: h.o.conns, counted: true, env: map[string]string{"BENCH_REFRESH": f}}
-	}))
+	h.interleave(h.hashJob(b), h.wrkJob(t, b+"/login", whatLogin, login), prev.job(h, b+"/login", whatLogin, login))
+	h.interleave(h.sqlJob(b), h.wrkJob(t, b+"/refresh", whatRefresh, refresh(t, b)), prev.job(h, b+"/refresh", whatRefresh, prev.refresh(refresh)))
+	if prev != nil {
+		stopProc(prev.t.cmd)
+	}
 	h.interleave(h.wrkJob(t, b+"/mixed", "90% GET /me (distinct tokens), 9% refresh (chained), 1% login", func(run int) load {
 		f := h.writeLines(fmt.Sprintf("%s-mixed-%d.tok", b, run), refreshTokens(sessions(t.base, h.o.conns)))
 		return load{script: "mixed", conns: h.o.conns, counted: true,
@@ -88,11 +109,58 @@ func (h *harness) backend(b string) {
 	h.floodScenario(t, b, many)
 }
 
+// before is -before's gatehouse on one backend, on fresh data of its
+// own, with its own access tokens made the same way.
+type before struct {
+	t         *target
+	rev       string
+	one, many string
+}
+
+// startBefore starts -before's gatehouse beside the current one when one
+// of its figures is wanted, or returns nil.
+func (h *harness) startBefore(b string) *before {
+	if h.prev == "" || !slices.ContainsFunc([]string{"/me-one", "/me-10k", "/login", "/refresh"}, func(s string) bool { return h.wants("before/" + b + s) }) {
+		return nil
+	}
+	fmt.Printf("  starting gatehouse %s beside it (fresh data of its own)\n", h.prevRev)
+	t, _ := h.startServer(h.prev, b, b+"-before")
+	h.addUser(t)
+	p := &before{t: t, rev: h.prevRev, one: h.writeLines(b+"-before-one.tok", []string{mustLogin(t.base, loginBody).Access})}
+	if h.wants("before/" + b + "/me-10k") {
+		start := time.Now()
+		p.many = h.writeLines(b+"-before-many.tok", accessTokens(t.base, h.o.tokens))
+		fmt.Printf("  made %d access tokens of gatehouse %s in %s\n", h.o.tokens, h.prevRev, time.Since(start).Round(time.Millisecond))
+	}
+	return p
+}
+
+// job is the figure id of -before's gatehouse (before/ID), measured like
+// the current one's; nothing when -before is not given.
+func (p *before) job(h *harness, id, what string, prep func(int) load) job {
+	if p == nil {
+		return job{id: "before/" + id}
+	}
+	return h.wrkJob(p.t, "before/"+id, what+", gatehouse "+p.rev, prep)
+}
+
+// refresh is the refresh load made on -before's gatehouse.
+func (p *before) refresh(mk func(*target, string) func(int) load) func(int) load {
+	if p == nil {
+		return nil
+	}
+	return mk(p.t, p.t.name+"-before")
+}
+
 // job is one figure: what one run of it measures.
 type job struct {
 	id, what string
 	run      func(run int) (Measure, error)
 }
+
+// errSkip, wrapped in a job's error, drops that figure (with a note)
+// instead of ending the harness: a baseline the tree cannot measure.
+var errSkip = errors.New("not measured")
 
 // interleave runs the wanted jobs -runs times, one run of each in turn,
 // and adds their results.
@@ -104,7 +172,15 @@ func (h *harness) interleave(jobs ...job) {
 	}
 	for i := range h.o.runs {
 		for k, j := range jobs {
+			if rs[k] == nil {
+				continue
+			}
 			m, err := j.run(i)
+			if errors.Is(err, errSkip) {
+				h.note("%s %v", j.id, err)
+				rs[k] = nil
+				continue
+			}
 			if err != nil {
 				fail("%s: %v", j.id, err)
 			}
@@ -113,7 +189,9 @@ func (h *harness) interleave(jobs ...job) {
 		}
 	}
 	for _, r := range rs {
-		h.add(r.finish())
+		if r != nil {
+			h.add(r.finish())
+		}
 	}
 }
 
@@ -190,7 +268,7 @@ func (h *harness) profile(t *target, id string) func() {
 	}()
 	return func() {
 		wg.Wait()
-		out, err := exec.Command("go", "tool", "pprof", "-top", "-nodecount=40", h.bin, base+".pprof").CombinedOutput()
+		out, err := exec.Command("go", "tool", "pprof", "-top", "-nodecount=40", t.bin, base+".pprof").CombinedOutput()
 		if err == nil {
 			err = os.WriteFile(base+".top.txt", out, 0o644)
 		}
@@ -258,7 +336,10 @@ func (h *harness) sqlJob(b string) job {
 	return job{id: "baseline/sql@" + b,
 		what: fmt.Sprintf("the refresh's SQL, prepared, one transaction each, %d goroutines (%s)", 16*runtime.GOMAXPROCS(0), strings.TrimPrefix(name, "Benchmark")),
 		run: func(int) (Measure, error) {
-			lines := h.goBench("sqlstore", name+"$", name+"/shared-pool", h.o.duration, 1, "GATEHOUSE_TEST_POSTGRES_URL="+h.o.postgres)
+			lines, err := h.runBench("sqlstore", name+"$", name+"/shared-pool", h.o.duration, 1, "GATEHOUSE_TEST_POSTGRES_URL="+h.o.postgres)
+			if err != nil {
+				return Measure{}, fmt.Errorf("%w: go test -bench %s failed: %s", errSkip, name, firstFailure(err.Error()))
+			}
 			for _, l := range lines {
 				if l.name == name {
 					return Measure{Ops: l.n, RPS: 1e9 / l.metrics["ns/op"]}, nil
@@ -271,6 +352,15 @@ func (h *harness) sqlJob(b string) job {
 // goBench runs benchmarks of a test binary built by build and returns the
 // result lines.
 func (h *harness) goBench(test, pattern, skip string, benchtime time.Duration, count int, env ...string) []benchLine {
+	lines, err := h.runBench(test, pattern, skip, benchtime, count, env...)
+	if err != nil {
+		fail("%v", err)
+	}
+	return lines
+}
+
+// runBench is goBench returning the failure.
+func (h *harness) runBench(test, pattern, skip string, benchtime time.Duration, count int, env ...string) ([]benchLine, error) {
 	bt := benchtime.String()
 	if benchtime == 0 {
 		bt = "1x"
@@ -284,9 +374,20 @@ func (h *harness) goBench(test, pattern, skip string, benchtime time.Duration, c
 	cmd.Env = append(cleanEnv(), env...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		fail("go test -bench %s (%s): %v\n%s", pattern, test, err, out)
+		return nil, fmt.Errorf("go test -bench %s (%s): %v\n%s", pattern, test, err, out)
 	}
-	return parseBench(string(out))
+	return parseBench(string(out)), nil
+}
+
+// firstFailure returns the first line of go test's output that says why
+// a test failed (file.go:N: message), or the first line.
+func firstFailure(out string) string {
+	for l := range strings.Lines(out) {
+		if f := strings.TrimSpace(l); strings.Contains(f, "_test.go:") {
+			return f
+		}
+	}
+	return lastLine(strings.SplitN(out, "\n", 2)[0])
 }
 
 // micro runs the verify and revocation micro-benchmarks.

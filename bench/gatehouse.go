@@ -30,6 +30,7 @@ const (
 // target is a running server under test.
 type target struct {
 	name  string
+	bin   string // the executable, for gatehouse: the current build or -before's
 	base  string // http://host:port
 	debug string // the pprof listener, when profiling
 	cmd   *exec.Cmd
@@ -53,23 +54,43 @@ func cleanEnv() []string {
 	return env
 }
 
-// startGatehouse starts `gatehouse serve` on fresh data of the backend and
-// returns it once /readyz answers, with the time that took.
+// limitsOff turns off the request limits (the limiter still runs its
+// checks): every scenario's load comes from one client address, makes
+// many sessions for one user and chains refreshes of 32 sessions at about
+// 60/s each, which the defaults (1 200 sign-ins and refreshes a minute per
+// address, 60 refreshes a minute per session, 100 sessions per user) would
+// refuse instead of measuring. A gatehouse that predates them ignores them.
+var limitsOff = []string{
+	"GATEHOUSE_SIGNIN_RATE=0",
+	"GATEHOUSE_REFRESH_RATE=0",
+	"GATEHOUSE_SESSION_REFRESH_RATE=0",
+	"GATEHOUSE_REVOKE_RATE=0",
+	"GATEHOUSE_MAX_SESSIONS_PER_USER=0",
+}
+
+// startGatehouse starts the current `gatehouse serve` on fresh data of the
+// backend and returns it once /readyz answers, with the time that took.
 func (h *harness) startGatehouse(backend, name string) (*target, time.Duration) {
+	return h.startServer(h.bin, backend, name)
+}
+
+// startServer starts `bin serve` on fresh data of the backend.
+func (h *harness) startServer(bin, backend, name string) (*target, time.Duration) {
 	addr := freeAddr()
 	env := append(cleanEnv(), "GATEHOUSE_ADDR="+addr, "GATEHOUSE_ACCESS_TTL=6h", "GATEHOUSE_LOG_FORMAT=json")
+	env = append(env, limitsOff...)
 	switch backend {
 	case "sqlite":
 		env = append(env, "GATEHOUSE_DATABASE_URL=sqlite:"+filepath.Join(h.tmp, name+".db"))
 	case "postgres":
 		env = append(env, "GATEHOUSE_DATABASE_URL="+h.pgSchema(), "GATEHOUSE_REDIS_URL="+h.o.redis)
 	}
-	t := &target{name: backend, base: "http://" + addr, log: filepath.Join(h.tmp, name+".log"), env: env}
+	t := &target{name: backend, bin: bin, base: "http://" + addr, log: filepath.Join(h.tmp, name+".log"), env: env}
 	if h.o.profileDir != "" {
 		t.debug = freeAddr()
 		env = append(env, "GATEHOUSE_DEBUG_ADDR="+t.debug)
 	}
-	t.cmd = exec.Command(h.bin, "serve")
+	t.cmd = exec.Command(bin, "serve")
 	t.cmd.Env = env
 	start := time.Now()
 	if err := startProc(t.cmd, t.log); err != nil {
@@ -77,7 +98,7 @@ func (h *harness) startGatehouse(backend, name string) (*target, time.Duration) 
 	}
 	ready, err := waitReady(t.base+"/readyz", start, 30*time.Second, t.exited)
 	if err != nil {
-		fail("gatehouse on %s: %v\n%s", backend, err, tail(t.log))
+		fail("%s on %s: %v\n%s", filepath.Base(bin), backend, err, tail(t.log))
 	}
 	return t, ready
 }
@@ -113,7 +134,7 @@ func (h *harness) pgSchema() string {
 
 // addUser creates the benchmark account with the command line.
 func (h *harness) addUser(t *target) {
-	cmd := exec.Command(h.bin, "user", "add", benchUser, "--password-stdin")
+	cmd := exec.Command(t.bin, "user", "add", benchUser, "--password-stdin")
 	cmd.Env = t.env
 	cmd.Stdin = strings.NewReader(benchPassword + "\n")
 	if out, err := cmd.CombinedOutput(); err != nil {

@@ -5,11 +5,13 @@
 //	go run ./bench                 # everything, about 7 minutes on 2 cores
 //	go run ./bench -quick          # one short run of each, no files written
 //	go run ./bench -only 'sqlite/(me|refresh)'
+//	go run ./bench -before d22c7a0 # also that revision's GET /me, login and refresh, paired (3 minutes more)
 //
 // Figure ids, for -only: BACKEND/{start,me-one,me-10k,login,refresh,mixed,flood}
 // (BACKEND is sqlite or postgres), baseline/{bare,hash,sql}@BACKEND,
 // micro/{verify-ALG,verify-VerifyCached,revocation-1M},
-// reference/{me,login}.
+// reference/{me,login}; with -before, before/BACKEND/{me-one,me-10k,login,refresh}
+// are measured whenever the current figure of the same name is.
 //
 // It builds gatehouse and the bare net/http server, starts them with fresh
 // data (SQLite in a temporary directory; PostgreSQL in a schema of its own,
@@ -18,6 +20,15 @@
 // wrk), PostgreSQL and Redis at -postgres and -redis unless -backends says
 // sqlite only, and /usr/bin/python3 with the reference app's Debian
 // packages for that baseline (skipped, and said so, without them).
+//
+// With -before REV it also builds gatehouse from that git revision (in a
+// temporary worktree, removed at exit) and runs it beside the current one
+// on the same backend: before/BACKEND/{me-one,me-10k,login,refresh}, each
+// run alternating with the current figure's, reported as after ÷ before.
+//
+// Every gatehouse runs with the request limits off (limitsOff): the load
+// comes from one client address and chains refreshes of a few sessions of
+// one user, which the limits would refuse rather than measure.
 package main
 
 import (
@@ -34,6 +45,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -56,6 +68,7 @@ type options struct {
 	write      bool
 	reference  string
 	render     string
+	before     string // a git revision to build and measure beside the current tree
 }
 
 func parseOptions(args []string) (options, error) {
@@ -74,6 +87,7 @@ func parseOptions(args []string) (options, error) {
 	fs.StringVar(&o.profileDir, "profile", "", "save CPU profiles of the hot scenarios (pprof on the debug listener) to this directory")
 	fs.StringVar(&o.reference, "reference", "../shared/reference", "directory of the tutorial's reference app (run.sh)")
 	fs.StringVar(&o.render, "render", "", "measure nothing: check the goals of a results `file` again and rewrite BENCHMARKS.md and bench/chart.svg from it")
+	fs.StringVar(&o.before, "before", "", "also build gatehouse from this git `revision` and measure its GET /me, login and refresh beside the current tree's, paired run by run")
 	write := fs.Bool("write", false, "write BENCHMARKS.md, results.json and chart.svg even with -quick or -only")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -135,8 +149,15 @@ func runCleanups() {
 	}
 }
 
+// failing is set by the first fail; later ones (other goroutines seeing
+// the servers go away) wait for its exit instead of adding noise.
+var failing atomic.Bool
+
 // fail stops everything, removes the temporary data and exits.
 func fail(format string, args ...any) {
+	if !failing.CompareAndSwap(false, true) {
+		select {}
+	}
 	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
 	runCleanups()
 	os.Exit(1)
@@ -184,6 +205,9 @@ type harness struct {
 	tmp     string
 	bin     string // gatehouse
 	bare    string // the bare net/http server
+	commit  string // the revision of the tree measured, as git describe names it
+	prev    string // gatehouse built from -before, or ""
+	prevRev string // -before's commit, abbreviated
 	tests   map[string]string
 	results []*Result
 	notes   []string
@@ -208,7 +232,14 @@ func newHarness(o options) *harness {
 // wants reports whether a figure with this id is to be measured.
 func (h *harness) wants(id string) bool { return h.o.wants(id) }
 
-func (o options) wants(id string) bool { return o.only.MatchString(id) }
+// A figure of -before's gatehouse (before/ID) is wanted with its current
+// figure ID.
+func (o options) wants(id string) bool {
+	if cur, ok := strings.CutPrefix(id, "before/"); ok {
+		return o.before != "" && o.only.MatchString(cur)
+	}
+	return o.only.MatchString(id)
+}
 
 func (h *harness) run() {
 	h.preflight()
@@ -266,6 +297,7 @@ func pingPostgres(url string) error {
 // benchmarks are baselines.
 func (h *harness) build() {
 	fmt.Println("building gatehouse, the bare net/http server and the benchmark test binaries…")
+	h.commit = gitRevision()
 	h.bin = filepath.Join(h.tmp, "gatehouse")
 	h.bare = filepath.Join(h.tmp, "bare")
 	h.goCmd("build", "-o", h.bin, "./cmd/gatehouse")
@@ -273,6 +305,37 @@ func (h *harness) build() {
 	for name, pkg := range map[string]string{"sqlstore": "./internal/sqlstore", "verify": "./verify", "revocation": "./internal/revocation"} {
 		h.tests[name] = filepath.Join(h.tmp, name+".test")
 		h.goCmd("test", "-c", "-o", h.tests[name], pkg)
+	}
+	if h.o.before != "" {
+		h.buildBefore()
+	}
+}
+
+// buildBefore builds gatehouse from -before's revision in a temporary
+// worktree of the module's repository, removed at exit.
+func (h *harness) buildBefore() {
+	git := func(args ...string) string {
+		out, err := exec.Command("git", append([]string{"-C", h.root}, args...)...).CombinedOutput()
+		if err != nil {
+			fail("git %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	h.prevRev = git("rev-parse", "--short", h.o.before+"^{commit}")
+	fmt.Printf("building gatehouse from %s (%s) in a temporary worktree…\n", h.o.before, h.prevRev)
+	dir := filepath.Join(h.tmp, "before-src")
+	git("worktree", "add", "--detach", dir, h.prevRev)
+	atExit(func() {
+		if out, err := exec.Command("git", "-C", h.root, "worktree", "remove", "--force", dir).CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "bench: git worktree remove %s: %v\n%s", dir, err, out)
+		}
+		exec.Command("git", "-C", h.root, "worktree", "prune").Run()
+	})
+	h.prev = filepath.Join(h.tmp, "gatehouse-before")
+	cmd := exec.Command("go", "build", "-o", h.prev, "./cmd/gatehouse")
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		fail("go build ./cmd/gatehouse at %s: %v\n%s", h.o.before, err, out)
 	}
 }
 

@@ -144,6 +144,9 @@ func (g Goal) Score() float64 {
 // Report is everything a run produced.
 type Report struct {
 	Command  string    `json:"command"`
+	Commit   string    `json:"commit,omitempty"` // the tree measured (git describe, at build time)
+	Before   string    `json:"before,omitempty"` // -before's revision as given
+	BeforeAt string    `json:"before_commit,omitempty"`
 	Date     string    `json:"date"`
 	Machine  string    `json:"machine"`
 	Go       string    `json:"go"`
@@ -160,7 +163,7 @@ func (h *harness) report() *Report {
 		cmd += " " + strings.Join(os.Args[1:], " ")
 	}
 	rep := &Report{
-		Command: cmd, Date: time.Now().UTC().Format("2006-01-02 15:04 MST"), Machine: machine(), Go: runtime.Version(),
+		Command: cmd, Commit: h.commit, Before: h.o.before, BeforeAt: h.prevRev, Date: time.Now().UTC().Format("2006-01-02 15:04 MST"), Machine: machine(), Go: runtime.Version(),
 		Elapsed: time.Since(h.started).Round(time.Second).String(), Results: h.results, Notes: h.notes,
 		Settings: fmt.Sprintf("%d runs of %s each (median); wrk -t%d -c%d on loopback; %d distinct tokens", h.o.runs, h.o.duration, h.o.threads, h.o.conns, h.o.tokens),
 	}
@@ -225,6 +228,11 @@ func goals(rs []*Result) []Goal {
 			add("RSS under mixed load ("+l+")", r.Median.PeakRSSMB, "<=", 80, "MB", "highest VmRSS in a run, median of runs")
 		}
 	}
+	for _, b := range []string{"sqlite", "postgres"} {
+		l := backendLabel(b)
+		ratio("GET /me, one token, after ÷ before ("+l+")", b+"/me-one", "before/"+b+"/me-one", ">=", 0.95)
+		ratio("GET /me, distinct tokens, after ÷ before ("+l+")", b+"/me-10k", "before/"+b+"/me-10k", ">=", 0.95)
+	}
 	if r := by["postgres/refresh"]; r != nil {
 		add("refreshes per second (PostgreSQL + Redis)", r.Median.RPS, ">=", 1000, "/s", "")
 	}
@@ -237,6 +245,44 @@ func goals(rs []*Result) []Goal {
 	extra("cached Verify allocations", "micro/verify-VerifyCached", "allocs_per_op", "<=", 0, "allocs")
 	extra("1 000 000 revoked token ids", "micro/revocation-1M", "mib_held", "<=", 150, "MiB")
 	return gs
+}
+
+// BeforeAfter is a figure of the current tree against the same figure of
+// -before's gatehouse, measured in the same run.
+type BeforeAfter struct {
+	ID            string
+	Before, After float64 // medians, per second
+	Ratio         float64 // after ÷ before, median of paired runs
+	Low, High     float64 // the lowest and highest paired ratio
+	Detail        string
+}
+
+// beforeAfter pairs every before/ID result with ID's, in results order.
+func beforeAfter(rs []*Result) []BeforeAfter {
+	by := map[string]*Result{}
+	for _, r := range rs {
+		by[r.ID] = r
+	}
+	var out []BeforeAfter
+	for _, r := range rs {
+		cur, ok := strings.CutPrefix(r.ID, "before/")
+		a := by[cur]
+		if !ok || a == nil || r.Median.RPS == 0 {
+			continue
+		}
+		v, detail := pairedRatio(a, r)
+		row := BeforeAfter{ID: cur, Before: r.Median.RPS, After: a.Median.RPS, Ratio: v, Low: v, High: v, Detail: detail}
+		if len(a.Runs) == len(r.Runs) {
+			for i := range a.Runs {
+				if r.Runs[i].RPS > 0 {
+					q := a.Runs[i].RPS / r.Runs[i].RPS
+					row.Low, row.High = min(row.Low, q), max(row.High, q)
+				}
+			}
+		}
+		out = append(out, row)
+	}
+	return out
 }
 
 // pairedRatio compares a figure with its baseline. When their runs

@@ -141,3 +141,44 @@ func TestPairedRatio(t *testing.T) {
 		t.Errorf("unpaired ratio %v, want 80/100", v)
 	}
 }
+
+func TestBeforeWanted(t *testing.T) {
+	o, _ := parseOptions([]string{"-only", "sqlite/me-one$"})
+	if o.wants("before/sqlite/me-one") {
+		t.Error("a before figure wanted without -before")
+	}
+	o, _ = parseOptions([]string{"-before", "HEAD~1", "-only", "sqlite/me-one$"})
+	if !o.wants("before/sqlite/me-one") || o.wants("before/sqlite/login") || o.wants("before/postgres/me-one") {
+		t.Errorf("-before follows the current figure: %+v", o)
+	}
+}
+
+func TestBeforeAfter(t *testing.T) {
+	rs := []*Result{
+		(&Result{ID: "sqlite/me-one", Runs: []Measure{{RPS: 90}, {RPS: 100}, {RPS: 50}}}).finish(),
+		(&Result{ID: "before/sqlite/me-one", Runs: []Measure{{RPS: 100}, {RPS: 100}, {RPS: 50}}}).finish(),
+		(&Result{ID: "sqlite/me-10k", Runs: []Measure{{RPS: 80}, {RPS: 80}, {RPS: 80}}}).finish(),
+		(&Result{ID: "before/sqlite/me-10k", Runs: []Measure{{RPS: 100}, {RPS: 100}, {RPS: 100}}}).finish(),
+		(&Result{ID: "before/postgres/login", Runs: []Measure{{RPS: 40}}}).finish(), // no current figure
+	}
+	ba := beforeAfter(rs)
+	if len(ba) != 2 || ba[0].ID != "sqlite/me-one" || ba[0].Ratio != 1 || ba[0].Low != 0.9 || ba[0].High != 1 || ba[0].Before != 100 || ba[0].After != 90 {
+		t.Fatalf("rows %+v", ba)
+	}
+	byName := map[string]Goal{}
+	for _, g := range goals(rs) {
+		byName[g.Name] = g
+	}
+	if g := byName["GET /me, one token, after ÷ before (SQLite)"]; !g.Met || g.Value != 1 {
+		t.Errorf("one-token goal %+v", g)
+	}
+	if g := byName["GET /me, distinct tokens, after ÷ before (SQLite)"]; g.Met || g.Value != 0.8 {
+		t.Errorf("distinct-token goal %+v", g)
+	}
+	md := markdown(&Report{Command: "go run ./bench -before v1", Before: "v1", BeforeAt: "abc1234", Results: rs})
+	for _, want := range []string{"### Before and after v1 (abc1234)", "| `sqlite/me-10k` | 100 | 80 | **0.800×** | 0.800–0.800 |", "GATEHOUSE_MAX_SESSIONS_PER_USER=0"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
+	}
+}
