@@ -3,6 +3,7 @@ package accounts
 import (
 	"context"
 	"errors"
+	"github.com/gatehouse/gatehouse/internal/testkit"
 	"io"
 	"log/slog"
 	"slices"
@@ -134,23 +135,8 @@ func (g *fakeGuesses) Succeeded(_ context.Context, account, addr string) error {
 	return nil
 }
 
-type auditStore struct {
-	mu     sync.Mutex
-	events []auth.AuditEvent
-}
-
-func (a *auditStore) RecordAudit(_ context.Context, e *auth.AuditEvent) error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.events = append(a.events, *e)
-	return nil
-}
-
-func (a *auditStore) AuditEvents(context.Context, auth.AuditFilter) ([]auth.AuditEvent, error) {
-	return nil, nil
-}
-
-func (a *auditStore) PruneAudit(context.Context, time.Time) (int64, error) { return 0, nil }
+// auditStore keeps events in memory.
+type auditStore = testkit.AuditLog
 
 type harness struct {
 	svc     *Service
@@ -372,8 +358,8 @@ func TestChangePassword(t *testing.T) {
 	if !slices.Equal(h.guesses.calls, []guessCall{{"wait", key, origin.IP}, {"succeeded", key, origin.IP}}) {
 		t.Fatalf("guesses = %+v", h.guesses.calls)
 	}
-	if len(h.audit.events) != 0 {
-		t.Fatalf("recorded directly: %+v", h.audit.events)
+	if len(h.audit.All()) != 0 {
+		t.Fatalf("recorded directly: %+v", h.audit.All())
 	}
 }
 
@@ -391,10 +377,10 @@ func TestChangePasswordWrongCurrent(t *testing.T) {
 	if !slices.Equal(h.guesses.calls, []guessCall{{"wait", key, origin.IP}, {"failed", key, origin.IP}}) {
 		t.Fatalf("guesses = %+v", h.guesses.calls)
 	}
-	if len(h.audit.events) != 1 {
-		t.Fatalf("audit = %+v, want one event", h.audit.events)
+	if len(h.audit.All()) != 1 {
+		t.Fatalf("audit = %+v, want one event", h.audit.All())
 	}
-	e := h.audit.events[0]
+	e := h.audit.All()[0]
 	if e.Event != auth.AuditPasswordCheckFailed || e.Detail != auth.AuditReasonWrongPassword || e.UserID != carol.ID || e.IP != origin.IP {
 		t.Fatalf("audit = %+v", e)
 	}
@@ -418,8 +404,8 @@ func TestChangePasswordThrottled(t *testing.T) {
 	if !slices.Equal(h.guesses.calls, []guessCall{{"wait", "carol", origin.IP}}) {
 		t.Fatalf("guesses = %+v", h.guesses.calls)
 	}
-	if len(h.audit.events) != 1 || h.audit.events[0].Event != auth.AuditPasswordCheckFailed || h.audit.events[0].Detail != auth.AuditReasonThrottled {
-		t.Fatalf("audit = %+v", h.audit.events)
+	if len(h.audit.All()) != 1 || h.audit.All()[0].Event != auth.AuditPasswordCheckFailed || h.audit.All()[0].Detail != auth.AuditReasonThrottled {
+		t.Fatalf("audit = %+v", h.audit.All())
 	}
 	if len(h.store.updates) != 0 {
 		t.Fatal("password changed while throttled")

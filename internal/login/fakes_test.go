@@ -3,6 +3,7 @@ package login
 import (
 	"context"
 	"errors"
+	"github.com/gatehouse/gatehouse/internal/testkit"
 	"io"
 	"log/slog"
 	"sync"
@@ -318,32 +319,7 @@ func recoveryFactor() *fakeFactor {
 }
 
 // auditStore keeps events in memory.
-type auditStore struct {
-	mu     sync.Mutex
-	events []auth.AuditEvent
-}
-
-func (a *auditStore) RecordAudit(_ context.Context, e *auth.AuditEvent) error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	e.ID = int64(len(a.events) + 1)
-	a.events = append(a.events, *e)
-	return nil
-}
-
-func (a *auditStore) AuditEvents(context.Context, auth.AuditFilter) ([]auth.AuditEvent, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return append([]auth.AuditEvent(nil), a.events...), nil
-}
-
-func (a *auditStore) PruneAudit(context.Context, time.Time) (int64, error) { return 0, nil }
-
-func (a *auditStore) all() []auth.AuditEvent {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return append([]auth.AuditEvent(nil), a.events...)
-}
+type auditStore = testkit.AuditLog
 
 // harness wires a Service over fakes.
 type harness struct {

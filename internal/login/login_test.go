@@ -34,7 +34,7 @@ func wantThrottle(t *testing.T, h *harness, want ...throttleCall) {
 // onlyAudit returns the one event the audit store holds.
 func onlyAudit(t *testing.T, h *harness) auth.AuditEvent {
 	t.Helper()
-	ev := h.audit.all()
+	ev := h.audit.All()
 	if len(ev) != 1 {
 		t.Fatalf("audit events = %+v, want exactly one", ev)
 	}
@@ -78,7 +78,7 @@ func TestPasswordStartsSession(t *testing.T) {
 		t.Fatal("effects carry no AuditFailed callback")
 	}
 	// A success is recorded with the session only, never directly.
-	if ev := h.audit.all(); len(ev) != 0 {
+	if ev := h.audit.All(); len(ev) != 0 {
 		t.Fatalf("recorded directly: %+v", ev)
 	}
 	wantThrottle(t, h, throttleCall{"wait", "alice", origin.IP}, throttleCall{"succeeded", "alice", origin.IP})

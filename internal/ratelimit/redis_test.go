@@ -13,24 +13,8 @@ import (
 )
 
 // testRedis returns a client of the tests' Redis and a key prefix of the
-// test's own, whose keys are deleted at the end; it skips without Redis.
-func testRedis(t *testing.T) (*redis.Client, string) {
-	t.Helper()
-	u := testkit.RedisURL(t)
-	return newClient(t, u), testkit.RedisPrefix(t, u)
-}
-
-func newClient(t *testing.T, url string) *redis.Client {
-	t.Helper()
-	opt, err := redis.ParseURL(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	opt.ContextTimeoutEnabled, opt.DialerRetries = true, 1 // as Gatehouse's client
-	c := redis.NewClient(opt)
-	t.Cleanup(func() { _ = c.Close() })
-	return c
-}
+// test's own.
+func testRedis(t *testing.T) (*redis.Client, string) { return testkit.Redis(t) }
 
 // slack is how far a wait read back from Redis may be below the wait set:
 // its TTL runs down while the test goes on.
@@ -53,7 +37,7 @@ func TestRedisRate(t *testing.T) {
 func TestRedisConcurrentTake(t *testing.T) {
 	t.Parallel()
 	c, prefix := testRedis(t)
-	c2 := newClient(t, testkit.RedisURL(t))
+	c2 := testkit.RedisClient(t, testkit.RedisURL(t))
 	checkConcurrentTake(t, NewRedis(c, prefix), NewRedis(c2, prefix))
 }
 
@@ -135,7 +119,7 @@ func TestRedisRateKeepsItsTTL(t *testing.T) {
 func TestFailoverWithoutRedis(t *testing.T) {
 	t.Parallel()
 	logs, log := testkit.NewLogCount(t)
-	c := newClient(t, "redis://127.0.0.1:"+strconv.Itoa(testkit.FreePort(t))+"/0")
+	c := testkit.RedisClient(t, "redis://127.0.0.1:"+strconv.Itoa(testkit.FreePort(t))+"/0")
 	f := NewFailover(NewRedis(c, ""), NewMemory(0, newClock().Now), log)
 	start := time.Now()
 	checkFailureCounter(t, f, 0) // never an error, and still limited
@@ -152,7 +136,7 @@ func TestFailoverThroughOutage(t *testing.T) {
 	t.Parallel()
 	c, prefix := testRedis(t)
 	proxy := testkit.NewProxy(t, c.Options().Addr)
-	viaProxy := newClient(t, "redis://"+proxy.Addr()+"/0")
+	viaProxy := testkit.RedisClient(t, "redis://"+proxy.Addr()+"/0")
 	logs, log := testkit.NewLogCount(t)
 	l := Limit{Name: "test-outage", Free: 3, Window: time.Hour, Backoff: 10 * time.Second, MaxBackoff: time.Minute}
 	f := NewFailover(NewRedis(viaProxy, prefix), NewMemory(0, nil), log)

@@ -6,6 +6,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"errors"
+	"github.com/gatehouse/gatehouse/internal/testkit"
 	"io"
 	"log/slog"
 	"slices"
@@ -190,23 +191,8 @@ func (c *fakeCache) Remember(s auth.Session, u auth.User) {
 	c.user = append(c.user, u)
 }
 
-type auditStore struct {
-	mu     sync.Mutex
-	events []auth.AuditEvent
-}
-
-func (a *auditStore) RecordAudit(_ context.Context, e *auth.AuditEvent) error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.events = append(a.events, *e)
-	return nil
-}
-
-func (a *auditStore) AuditEvents(context.Context, auth.AuditFilter) ([]auth.AuditEvent, error) {
-	return nil, nil
-}
-
-func (a *auditStore) PruneAudit(context.Context, time.Time) (int64, error) { return 0, nil }
+// auditStore keeps events in memory.
+type auditStore = testkit.AuditLog
 
 type harness struct {
 	svc      *Service

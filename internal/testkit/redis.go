@@ -31,9 +31,18 @@ func RedisClient(tb testing.TB, url string) *redis.Client {
 	if err != nil {
 		tb.Fatalf("testkit: %v", err)
 	}
+	opt.ContextTimeoutEnabled, opt.DialerRetries = true, 1 // as Gatehouse's client
 	c := redis.NewClient(opt)
 	tb.Cleanup(func() { _ = c.Close() })
 	return c
+}
+
+// Redis returns a client of the tests' Redis and a key prefix of the
+// test's own, whose keys are deleted at the end; it skips without Redis.
+func Redis(tb testing.TB) (*redis.Client, string) {
+	tb.Helper()
+	u := RedisURL(tb)
+	return RedisClient(tb, u), RedisPrefix(tb, u)
 }
 
 // RedisPrefix returns a key prefix gatehouse-test:<random>: of the test's

@@ -15,7 +15,7 @@ import (
 func TestFailoverWithoutRedis(t *testing.T) {
 	t.Parallel()
 	logs, log := testkit.NewLogCount(t)
-	c := newClient(t, "redis://127.0.0.1:"+strconv.Itoa(testkit.FreePort(t))+"/0")
+	c := testkit.RedisClient(t, "redis://127.0.0.1:"+strconv.Itoa(testkit.FreePort(t))+"/0")
 	_, clock := fakeClock()
 	store := ratelimit.NewFailover(ratelimit.NewRedis(c, ""), ratelimit.NewMemory(0, clock), log)
 	start := time.Now()
@@ -37,7 +37,7 @@ func TestFailoverThroughOutage(t *testing.T) {
 	t.Parallel()
 	c, prefix := testRedis(t)
 	proxy := testkit.NewProxy(t, c.Options().Addr)
-	viaProxy := newClient(t, "redis://"+proxy.Addr()+"/0")
+	viaProxy := testkit.RedisClient(t, "redis://"+proxy.Addr()+"/0")
 	logs, log := testkit.NewLogCount(t)
 	p := Policy{AccountFree: 3, AddressFree: 100, AccountWideFree: 6, BaseDelay: 10 * time.Second, MaxDelay: time.Minute, Forget: time.Hour}
 	f := newThrottle(t, ratelimit.NewFailover(ratelimit.NewRedis(viaProxy, prefix), ratelimit.NewMemory(0, nil), log), p)

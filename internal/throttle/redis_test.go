@@ -14,24 +14,8 @@ import (
 )
 
 // testRedis returns a client of the tests' Redis and a key prefix of the
-// test's own, whose keys are deleted at the end; it skips without Redis.
-func testRedis(t *testing.T) (*redis.Client, string) {
-	t.Helper()
-	u := testkit.RedisURL(t)
-	return newClient(t, u), testkit.RedisPrefix(t, u)
-}
-
-func newClient(t *testing.T, url string) *redis.Client {
-	t.Helper()
-	opt, err := redis.ParseURL(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	opt.ContextTimeoutEnabled, opt.DialerRetries = true, 1 // as Gatehouse's client
-	c := redis.NewClient(opt)
-	t.Cleanup(func() { _ = c.Close() })
-	return c
-}
+// test's own.
+func testRedis(t *testing.T) (*redis.Client, string) { return testkit.Redis(t) }
 
 // inRedis returns a Throttle with p whose counters live in Redis through c.
 func inRedis(t *testing.T, c *redis.Client, prefix string, p Policy) *Throttle {
@@ -65,7 +49,7 @@ func TestRedisIPv6SharesThe64(t *testing.T) {
 func TestRedisAccountWide(t *testing.T) {
 	t.Parallel()
 	c, prefix := testRedis(t)
-	c2 := newClient(t, testkit.RedisURL(t))
+	c2 := testkit.RedisClient(t, testkit.RedisURL(t))
 	checkAccountWide(t, inRedis(t, c, prefix, accountWidePolicy), inRedis(t, c2, prefix, accountWidePolicy), slack)
 }
 
@@ -121,7 +105,7 @@ func TestRedisKeysExpire(t *testing.T) {
 func TestRedisConcurrentFailuresCountExactly(t *testing.T) {
 	t.Parallel()
 	c1, prefix := testRedis(t)
-	c2 := newClient(t, testkit.RedisURL(t))
+	c2 := testkit.RedisClient(t, testkit.RedisURL(t))
 	p := Policy{AccountFree: 190, AddressFree: 1000, AccountWideFree: 1000, BaseDelay: time.Second, MaxDelay: time.Hour, Forget: time.Hour}
 	replicas := []*Throttle{inRedis(t, c1, prefix, p), inRedis(t, c2, prefix, p)}
 	const n = 200
