@@ -289,7 +289,7 @@ func TestRevocationFromAnotherProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := other.app.Accounts.Delete(ctx, u.ID, false, auth.OriginCLI); err != nil {
+	if err := other.app.Accounts.Delete(ctx, u.ID, false, auth.Origin{Actor: "cli"}); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, 3*time.Second, func() bool { return e.do("GET", "/me", bob.access, nil).status == 401 })

@@ -26,12 +26,6 @@ type Effects struct {
 	AuditFailed func(AuditEvent, error)
 }
 
-// With returns fx with the events e appended.
-func (fx Effects) With(e ...AuditEvent) Effects {
-	fx.Audit = append(fx.Audit[:len(fx.Audit):len(fx.Audit)], e...)
-	return fx
-}
-
 // EndSessions says which of a user's sessions a change to the user ends.
 // The zero value ends none: a change that does not make an outstanding
 // token lie (a verified address, a linked identity) logs nobody out.

@@ -41,12 +41,6 @@ func (o Origin) ByPrincipal(p Principal) Origin {
 	return o
 }
 
-// The origins of changes made without an HTTP request.
-var (
-	OriginCLI       = Origin{Actor: "cli"}
-	OriginScheduler = Origin{Actor: "scheduler"}
-)
-
 // Authentication methods (RFC 8176) that a session can be started by.
 const (
 	AMRPassword  = "pwd"
