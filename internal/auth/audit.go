@@ -23,6 +23,15 @@ const (
 	AuditUserUpdated         AuditEventName = "user.updated" // Detail lists what changed, never a password
 	AuditUserDeleted         AuditEventName = "user.deleted"
 	AuditKeyRotated          AuditEventName = "key.rotated"
+	// Email (CONTRACT §5). Detail never holds a token.
+	AuditVerificationSent AuditEventName = "email.verification_requested" // a verification link was queued
+	AuditEmailVerified    AuditEventName = "email.verified"
+	AuditEmailChangeAsked AuditEventName = "email.change_requested" // a link to a new address was queued
+	AuditEmailChanged     AuditEventName = "email.changed"          // the link was used: the account moved
+	AuditResetRequested   AuditEventName = "password.reset_requested"
+	AuditResetSent        AuditEventName = "password.reset_link_queued" // a reset request matched an account
+	AuditPasswordReset    AuditEventName = "password.reset"
+	AuditMailFailed       AuditEventName = "mail.failed" // a message was given up; Detail is the kind and the error
 )
 
 // AuditEventNames lists every event, in the order above.
@@ -30,6 +39,8 @@ var AuditEventNames = []AuditEventName{
 	AuditLoginSucceeded, AuditLoginFailed, AuditRefreshed, AuditRefreshReused,
 	AuditLogout, AuditRevoked, AuditSessionEnded, AuditSignup, AuditPasswordChanged, AuditPasswordCheckFailed,
 	AuditUserCreated, AuditUserUpdated, AuditUserDeleted, AuditKeyRotated,
+	AuditVerificationSent, AuditEmailVerified, AuditEmailChangeAsked, AuditEmailChanged,
+	AuditResetRequested, AuditResetSent, AuditPasswordReset, AuditMailFailed,
 }
 
 // The reasons of a failed login, kept in the audit trail only: the client

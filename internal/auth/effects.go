@@ -1,13 +1,13 @@
 package auth
 
 // Effects are the side effects that must commit with a store mutation, in
-// its own transaction: audit events today, one-time secrets, and (later)
-// outbox messages.
+// its own transaction: audit events, one-time secrets and outbox messages.
 //
 // Audit events are written under a savepoint of their own: a failed insert
 // is undone alone and reported to AuditFailed while the change still
 // commits, so the audit trail never fails the request it describes. A
-// one-time secret that cannot be stored fails the whole mutation.
+// one-time secret or a message that cannot be stored fails the whole
+// mutation.
 type Effects struct {
 	// Audit are the events recorded with the change. Where an event leaves
 	// UserID, Username or SessionID empty, the store fills in the user and
@@ -21,6 +21,11 @@ type Effects struct {
 	Void []SecretPurpose
 	// Secrets are issued with the change (see SecretStore.IssueSecret).
 	Secrets []OneTimeSecret
+	// Mail are messages put in the outbox with the change (a link, a
+	// notice): they are sent only if it commits, and are not lost if the
+	// process dies after it does. Where a message leaves UserID empty,
+	// the store fills in the user the mutation touched.
+	Mail []Mail
 	// AuditFailed, when set, is told of each event that could not be
 	// written.
 	AuditFailed func(AuditEvent, error)

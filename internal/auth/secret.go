@@ -14,6 +14,14 @@ const (
 	// PurposeLoginAttempt: a login whose first factor succeeded, waiting
 	// for its next step (a second factor).
 	PurposeLoginAttempt SecretPurpose = "login_attempt"
+	// PurposeVerifyEmail: a link that proves the user receives mail at
+	// the account's address (Data is that address).
+	PurposeVerifyEmail SecretPurpose = "verify_email"
+	// PurposeChangeEmail: a link sent to a new address; using it moves
+	// the account there (Data is the new address).
+	PurposeChangeEmail SecretPurpose = "change_email"
+	// PurposeResetPassword: a link that sets a new password.
+	PurposeResetPassword SecretPurpose = "reset_password"
 )
 
 // OneTimeSecret is a secret handed out once (a link token, a code, a

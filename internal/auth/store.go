@@ -12,12 +12,16 @@ import (
 // UserStore keeps accounts.
 type UserStore interface {
 	// CreateUser stores u, filling in ID (unless set) and the timestamps,
-	// with fx. EConflict if the username (compared by UsernameKey) is taken.
+	// with fx. EConflict if the username (compared by UsernameKey) is
+	// taken; ErrEmailTaken if the address (by EmailKey) is.
 	CreateUser(ctx context.Context, u *User, fx Effects) error
 	// UserByID returns the user with that id. ENotFound.
 	UserByID(ctx context.Context, id string) (User, error)
 	// UserByName returns the user whose UsernameKey matches name's. ENotFound.
 	UserByName(ctx context.Context, name string) (User, error)
+	// UserByEmail returns the user whose address matches addr by
+	// EmailKey. ENotFound.
+	UserByEmail(ctx context.Context, addr string) (User, error)
 	// ListUsers returns up to limit users in id order, starting after the
 	// id `after` ("" for the first page).
 	ListUsers(ctx context.Context, after string, limit int) ([]User, error)
@@ -120,6 +124,7 @@ type Store interface {
 	KeyStore
 	AuditStore
 	SecretStore
+	OutboxStore
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 	// Close releases the connections.

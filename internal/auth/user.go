@@ -27,8 +27,13 @@ type User struct {
 	Role         Role
 	Active       bool
 	PasswordHash string // PHC string (argon2id) or a bcrypt hash
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// Email is the account's address ("" for none), as given; unique by
+	// EmailKey. EmailVerified says its owner proved they receive mail
+	// there (or an administrator vouched for it).
+	Email         string
+	EmailVerified bool
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
 }
 
 // UserUpdate lists the fields of a user to change; nil means unchanged.
@@ -36,6 +41,16 @@ type UserUpdate struct {
 	Role         *Role
 	Active       *bool
 	PasswordHash *string
+	// Email sets the address ("" removes it); a new address is
+	// unverified unless EmailVerified says otherwise. EConflict with
+	// ErrEmailTaken if another account uses it.
+	Email         *string
+	EmailVerified *bool
+	// EmailWas, when set, applies the update only while the account's
+	// address is still this one (compared by EmailKey); otherwise the
+	// store answers ENotFound. A link sent to an address must not act
+	// on an account that has moved on to another.
+	EmailWas *string
 	// KeepAnAdmin refuses, with ErrLastAdmin, a change that would leave
 	// no active administrator (the store decides, under a lock, so that
 	// two administrators demoting each other at once cannot both win).
@@ -48,7 +63,7 @@ var ErrLastAdmin = Reasonf(EConflict, "last_admin", "The last active administrat
 
 // Empty reports whether the update changes nothing.
 func (u UserUpdate) Empty() bool {
-	return u.Role == nil && u.Active == nil && u.PasswordHash == nil
+	return u.Role == nil && u.Active == nil && u.PasswordHash == nil && u.Email == nil && u.EmailVerified == nil
 }
 
 // MaxUsernameLen is the longest username, in characters.
