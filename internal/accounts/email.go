@@ -19,23 +19,6 @@ type Mailer interface {
 	Compose(template string, kind auth.MailKind, to, userID string, d mail.Data) (auth.Mail, error)
 }
 
-// The pages that links lead to.
-const (
-	pageVerify = "verify-email"
-	pageReset  = "reset-password"
-)
-
-// The templates of the messages (mail.Composer's names).
-const (
-	tmplVerification    = "verification"
-	tmplReset           = "reset"
-	tmplAddressChange   = "address_change"
-	tmplPasswordChanged = "password_changed"
-	tmplEmailChanged    = "email_changed"
-	tmplMFAEnabled      = "mfa_enabled"
-	tmplMFADisabled     = "mfa_disabled"
-)
-
 // The default lifetimes of link tokens (CONTRACT §5).
 const (
 	DefaultResetTTL  = 30 * time.Minute
@@ -110,7 +93,7 @@ func (s *Service) verification(ctx context.Context, u auth.User, addr string) (a
 	if s.mailer == nil || !s.sendAllowed(ctx, auth.MailVerification, addr) {
 		return auth.Effects{}, nil
 	}
-	fx, err := s.linkMail(u, addr, auth.PurposeVerifyEmail, auth.MailVerification, tmplVerification, pageVerify, s.verifyTTL)
+	fx, err := s.linkMail(u, addr, auth.PurposeVerifyEmail, auth.MailVerification, mail.TemplateVerification, mail.PathVerifyEmail, s.verifyTTL)
 	if err != nil {
 		return auth.Effects{}, err
 	}
@@ -253,13 +236,13 @@ func (s *Service) ChangeEmail(ctx context.Context, p auth.Principal, addr, curre
 	}
 	fx := auth.Effects{Void: []auth.SecretPurpose{auth.PurposeChangeEmail}}
 	if s.sendAllowed(ctx, auth.MailAddressChange, addr) {
-		fx, err = s.linkMail(u, addr, auth.PurposeChangeEmail, auth.MailAddressChange, tmplAddressChange, pageVerify, s.verifyTTL)
+		fx, err = s.linkMail(u, addr, auth.PurposeChangeEmail, auth.MailAddressChange, mail.TemplateAddressChange, mail.PathVerifyEmail, s.verifyTTL)
 		if err != nil {
 			return err
 		}
 	}
 	fx.Void = append(fx.Void, auth.PurposeResetPassword)
-	fx.Mail = append(fx.Mail, s.notice(ctx, u, tmplEmailChanged, mail.Data{NewEmail: addr}, o)...)
+	fx.Mail = append(fx.Mail, s.notice(ctx, u, mail.TemplateEmailChanged, mail.Data{NewEmail: addr}, o)...)
 	fx.Audit = []auth.AuditEvent{{Event: auth.AuditEmailChangeAsked, SessionID: p.SessionID}}
 	fx = s.withAudit(ctx, o, fx)
 	if _, _, err := s.store.UpdateUser(ctx, u.ID, auth.UserUpdate{}, auth.EndSessions{}, time.Time{}, fx); err != nil {
@@ -309,7 +292,7 @@ func (s *Service) ResolveResetRequest(ctx context.Context, req auth.Mail) (strin
 	if s.mailer == nil || !s.sendAllowed(ctx, auth.MailReset, u.Email) {
 		return "", auth.Effects{}, nil
 	}
-	fx, err := s.linkMail(u, u.Email, auth.PurposeResetPassword, auth.MailReset, tmplReset, pageReset, s.resetTTL)
+	fx, err := s.linkMail(u, u.Email, auth.PurposeResetPassword, auth.MailReset, mail.TemplateReset, mail.PathResetPassword, s.resetTTL)
 	if err != nil {
 		return "", auth.Effects{}, err
 	}
@@ -360,7 +343,7 @@ func (s *Service) ResetPassword(ctx context.Context, tok, next string, o auth.Or
 	u.EmailVerified = auth.EmailKey(u.Email) == auth.EmailKey(sec.Data)
 	fx := s.audit.Effects(ctx, o, auth.AuditEvent{Event: auth.AuditPasswordReset})
 	fx.Void = []auth.SecretPurpose{auth.PurposeResetPassword, auth.PurposeLoginAttempt}
-	fx.Mail = s.notice(ctx, u, tmplPasswordChanged, mail.Data{}, o)
+	fx.Mail = s.notice(ctx, u, mail.TemplatePasswordChanged, mail.Data{}, o)
 	upd := auth.UserUpdate{PasswordHash: &h, EmailVerified: &verified, EmailWas: &sec.Data}
 	_, recs, err := s.store.UpdateUser(ctx, sec.OwnerID, upd, auth.EndSessions{All: true}, s.revokeUntil(), fx)
 	if auth.ErrorCode(err) == auth.ENotFound {
@@ -377,9 +360,9 @@ func (s *Service) ResetPassword(ctx context.Context, tok, next string, o auth.Or
 // NoticeMFA tells u's verified address that a second factor was turned on
 // or off; the effects go with the change that does it.
 func (s *Service) NoticeMFA(ctx context.Context, u auth.User, on bool, o auth.Origin) []auth.Mail {
-	tmpl := tmplMFADisabled
+	tmpl := mail.TemplateMFADisabled
 	if on {
-		tmpl = tmplMFAEnabled
+		tmpl = mail.TemplateMFAEnabled
 	}
 	return s.notice(ctx, u, tmpl, mail.Data{}, o)
 }

@@ -302,13 +302,13 @@ func (s *Service) patchMail(ctx context.Context, id string, upd auth.UserUpdate,
 	}
 	fx.Void = []auth.SecretPurpose{auth.PurposeResetPassword}
 	if upd.PasswordHash != nil {
-		fx.Mail = append(fx.Mail, s.notice(ctx, cur, tmplPasswordChanged, mail.Data{}, o)...)
+		fx.Mail = append(fx.Mail, s.notice(ctx, cur, mail.TemplatePasswordChanged, mail.Data{}, o)...)
 	}
 	if upd.Email == nil || auth.EmailKey(*upd.Email) == auth.EmailKey(cur.Email) {
 		return fx, nil
 	}
 	fx.Void = append(fx.Void, auth.PurposeVerifyEmail, auth.PurposeChangeEmail)
-	fx.Mail = append(fx.Mail, s.notice(ctx, cur, tmplEmailChanged, mail.Data{NewEmail: *upd.Email}, o)...)
+	fx.Mail = append(fx.Mail, s.notice(ctx, cur, mail.TemplateEmailChanged, mail.Data{NewEmail: *upd.Email}, o)...)
 	if *upd.Email != "" && (upd.EmailVerified == nil || !*upd.EmailVerified) {
 		link, err := s.verification(ctx, cur, *upd.Email)
 		if err != nil {
@@ -431,7 +431,7 @@ func (s *Service) ChangePassword(ctx context.Context, p auth.Principal, current,
 	}
 	fx := s.audit.Effects(ctx, o, auth.AuditEvent{Event: auth.AuditPasswordChanged, SessionID: p.SessionID})
 	fx.Void = []auth.SecretPurpose{auth.PurposeResetPassword}
-	fx.Mail = s.notice(ctx, u, tmplPasswordChanged, mail.Data{}, o)
+	fx.Mail = s.notice(ctx, u, mail.TemplatePasswordChanged, mail.Data{}, o)
 	_, err = s.applyFx(ctx, u.ID, auth.UserUpdate{PasswordHash: &h}, auth.EndSessions{All: true, Except: p.SessionID}, fx)
 	return err
 }
