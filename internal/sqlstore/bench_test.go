@@ -161,8 +161,9 @@ func rawRefresh(ctx context.Context, db *sql.DB, stmts []*sql.Stmt, r auth.Rotat
 		return err
 	}
 	var name, role, hash string
-	var active bool
-	err = st(3).QueryRowContext(ctx, uid).Scan(&uid, &name, &role, &active, &hash, &created, &refreshed)
+	var email sql.NullString
+	var active, verified bool
+	err = st(3).QueryRowContext(ctx, uid).Scan(&uid, &name, &role, &active, &hash, &email, &verified, &created, &refreshed)
 	if err != nil {
 		return err
 	}
