@@ -21,6 +21,10 @@ type dialect interface {
 	isolate(ctx context.Context, tx querier, fn func() error) (fnErr, err error)
 	// conflictOn reports whether err is a violation of the unique index ix.
 	conflictOn(err error, ix uniqueIndex) bool
+	// skipLocked ends a subquery that picks rows to claim: PostgreSQL
+	// locks them and passes over those another transaction holds;
+	// SQLite, whose writes are serial, needs nothing.
+	skipLocked() string
 }
 
 // uniqueIndex names a unique index the way each dialect reports its

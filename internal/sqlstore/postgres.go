@@ -141,3 +141,5 @@ func (postgresDialect) conflictOn(err error, ix uniqueIndex) bool {
 	var e *pgconn.PgError
 	return errors.As(err, &e) && e.Code == "23505" && e.ConstraintName == ix.name
 }
+
+func (postgresDialect) skipLocked() string { return " FOR UPDATE SKIP LOCKED" }

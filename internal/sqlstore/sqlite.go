@@ -116,3 +116,5 @@ func (sqliteDialect) conflictOn(err error, ix uniqueIndex) bool {
 	cols, _, _ = strings.Cut(cols, " (")
 	return ok && cols == ix.columns
 }
+
+func (sqliteDialect) skipLocked() string { return "" }
