@@ -96,7 +96,7 @@ const (
 )
 
 // origin is the origin of the sender's audit events.
-var origin = auth.Origin{Actor: "scheduler"}
+var origin = auth.Origin{Actor: "outbox"}
 
 // Sender sends the outbox's messages. Run it in every replica.
 type Sender struct {

@@ -169,7 +169,7 @@ func TestPermanentFailure(t *testing.T) {
 		t.Fatalf("audit events %+v", f.st.audit)
 	}
 	e := f.st.audit[0]
-	if e.Event != auth.AuditMailFailed || e.UserID != "u1" || e.Actor != "scheduler" ||
+	if e.Event != auth.AuditMailFailed || e.UserID != "u1" || e.Actor != "outbox" ||
 		!strings.HasPrefix(e.Detail, "kind=verification error=") || !strings.Contains(e.Detail, "550 no such user") {
 		t.Errorf("audit event %+v", e)
 	}
