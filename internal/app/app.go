@@ -216,10 +216,10 @@ func (a *App) wakeOutbox() {
 // initMail builds the composer, and the transport the sender uses: SMTP
 // when GATEHOUSE_SMTP_URL is set, the log otherwise.
 func (a *App) initMail() (mail.Transport, error) {
-	m := a.Config.Mail
+	m := a.Config.Mail.WithDefaults(a.Config.Issuer)
 	c, err := mail.NewComposer(mail.Config{Product: m.Product, LinkBase: m.LinkBase, From: m.From, Templates: m.Templates})
 	if err != nil {
-		return nil, fmt.Errorf("GATEHOUSE_MAIL_TEMPLATES: %w", err)
+		return nil, fmt.Errorf("mail: %w", err)
 	}
 	a.Mailer = c
 	if m.SMTPURL == "" {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/password"
+	"github.com/gatehouse/gatehouse/internal/smtptest"
 )
 
 const (
@@ -130,10 +131,11 @@ func (e *env) rawAuditRows() []string {
 
 func TestAuditTrailRecordsEveryEvent(t *testing.T) {
 	t.Parallel()
-	cfg := testConfig(t)
-	cfg.Signup = "open"
+	smtp := smtptest.Start(t)
+	cfg := mailConfig(t, smtp)
 	cfg.ReuseInterval = 0
-	c := &auditClient{env: start(t, cfg), t: t}
+	m := startMail(t, cfg, smtp)
+	c := &auditClient{env: m.env, t: t}
 	begin := time.Now()
 	ctx := context.Background()
 	userID := func(name string) string {
@@ -242,6 +244,47 @@ func TestAuditTrailRecordsEveryEvent(t *testing.T) {
 	expect(t, c.do("POST", "/auth/logout", alice.access, nil), 204, "")
 	c.wantAudit(begin, from(auth.AuditEvent{Event: auth.AuditLogout, UserID: aliceID, Username: "alice",
 		SessionID: claim(t, alice.access, "sid"), ActorID: aliceID, Actor: "alice", Detail: "scope=session sessions_ended=1"}))
+
+	// Email: a verification, a reset, an address change, and a message
+	// given up.
+	r = c.do("POST", "/auth/signup", "", map[string]any{"username": "gwen", "password": "gwen-pass-1", "email": "gwen@example.com"})
+	expect(t, r, 201, "")
+	gwenID := r.str(t, "id")
+	gwen := func(e auth.AuditEvent) auth.AuditEvent {
+		e.UserID, e.Username = gwenID, "gwen"
+		return from(e)
+	}
+	_, tok := m.link(m.next())
+	c.secrets = append(c.secrets, tok)
+	c.wantAudit(begin, gwen(auth.AuditEvent{Event: auth.AuditVerificationSent}))
+	expect(t, c.do("POST", "/auth/email/verify", "", map[string]any{"token": tok}), 200, "")
+	c.wantAudit(begin, gwen(auth.AuditEvent{Event: auth.AuditEmailVerified}))
+	expect(t, c.do("POST", "/auth/password/forgot", "", map[string]any{"email": "gwen@example.com"}), 202, "")
+	c.wantAudit(begin, from(auth.AuditEvent{Event: auth.AuditResetRequested}))
+	_, tok = m.link(m.next())
+	c.secrets = append(c.secrets, tok)
+	c.wantAudit(begin, auth.AuditEvent{Event: auth.AuditResetSent, UserID: gwenID, Username: "gwen", Actor: "outbox"})
+	expect(t, c.do("POST", "/auth/password/reset", "", map[string]any{"token": tok, "new_password": "gwen-pass-2"}), 204, "")
+	c.wantAudit(begin, gwen(auth.AuditEvent{Event: auth.AuditPasswordReset, Detail: "sessions_ended=0"}))
+	m.next() // the notice of the new password
+	g := c.login("gwen", "gwen-pass-2")
+	expect(t, c.do("PUT", "/me/email", g.access, map[string]any{"email": "gwen@new.example", "current_password": "gwen-pass-2"}), 202, "")
+	c.wantAudit(begin, gwen(auth.AuditEvent{Event: auth.AuditEmailChangeAsked, SessionID: claim(t, g.access, "sid"), ActorID: gwenID, Actor: "gwen"}))
+	for range 2 {
+		if msg := m.next(); msg.to == "gwen@new.example" {
+			_, tok = m.link(msg)
+		}
+	}
+	c.secrets = append(c.secrets, tok)
+	expect(t, c.do("POST", "/auth/email/verify", "", map[string]any{"token": tok}), 200, "")
+	c.wantAudit(begin, gwen(auth.AuditEvent{Event: auth.AuditEmailChanged}))
+	smtp.Fail(550, smtptest.PhaseRcpt)
+	expect(t, c.do("POST", "/auth/password/forgot", "", map[string]any{"email": "gwen@new.example"}), 202, "")
+	eventually(t, 10*time.Second, func() bool {
+		return slices.ContainsFunc(c.auditTrail(), func(e auth.AuditEvent) bool { return e.Event == auth.AuditMailFailed })
+	})
+	c.wantAudit(begin, auth.AuditEvent{Event: auth.AuditMailFailed, UserID: gwenID, Username: "gwen", Actor: "outbox",
+		Detail: `kind=reset error=permanent: sending SMTP RCPT TO command: 550 "5.0.0 smtptest refuses RCPT with 550"`})
 
 	// Every event above is there, and no password or token is anywhere in
 	// the rows.

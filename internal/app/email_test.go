@@ -32,23 +32,6 @@ type mailEnv struct {
 	answers [][]byte
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func mailConfig(t *testing.T, smtp *smtptest.Server) config.Config {
 	cfg := testConfig(t)
 	cfg.Signup = "open"
@@ -282,14 +265,16 @@ func TestPasswordReset(t *testing.T) {
 	}
 	expect401(t, m.do("POST", "/auth/login", "", map[string]string{"username": "bob", "password": "password456"}), "Invalid username or password")
 	now := m.login("bob", "bobs-new-password")
-	if got := m.call("GET", "/me", now.access, nil).json(t); got["email_verified"] != true {
+	me := m.call("GET", "/me", now.access, nil)
+	if got := me.json(t); got["email_verified"] != true {
 		t.Fatalf("after a reset the address is not verified: %v", got)
 	}
 	notice := m.next()
 	if notice.to != "bob@example.com" || strings.Contains(notice.text, "#token=") || !strings.Contains(strings.ToLower(notice.subject), "password") {
 		t.Fatalf("password notice %+v", notice)
 	}
-	m.wantAudit(time.Time{}, auth.AuditEvent{Event: auth.AuditPasswordReset, Username: "bob", Detail: "sessions_ended=2"})
+	m.wantAudit(time.Time{}, auth.AuditEvent{Event: auth.AuditPasswordReset, UserID: me.str(t, "id"), Username: "bob",
+		IP: "127.0.0.1", UserAgent: "Go-http-client/1.1", Detail: "sessions_ended=2"})
 	m.quiet()
 	m.noTokenAnswered(tok, newer)
 }
@@ -502,4 +487,45 @@ func TestEmailPostgres(t *testing.T) {
 	expect(t, m.call("POST", "/auth/password/reset", "", map[string]string{"token": reset, "new_password": "carols-new-password"}), 204, "")
 	expect401(t, m.call("GET", "/me", carol.access, nil), "Could not validate credentials")
 	m.login("carol", "carols-new-password")
+}
+
+// TestSendLimits: per address, one message of a kind a minute; requests
+// past it get the same 202 and send nothing. Only the per-client limit
+// answers 429.
+func TestSendLimits(t *testing.T) {
+	t.Parallel()
+	smtp := smtptest.Start(t)
+	cfg := mailConfig(t, smtp)
+	cfg.Mail.PerAddressMinute, cfg.Mail.PerAddressHour = 1, 5
+	cfg.Mail.ForgotRate = 4
+	m := startMail(t, cfg, smtp)
+	for range 2 {
+		expect(t, m.call("POST", "/auth/password/forgot", "", map[string]string{"email": "bob@example.com"}), 202, "")
+	}
+	bob := m.login("bob", "password456")
+	for range 2 {
+		expect(t, m.call("POST", "/auth/email/verify/request", bob.access, nil), 202, "")
+	}
+	kinds := map[string]int{}
+	for range 2 {
+		msg := m.next()
+		if msg.to != "bob@example.com" {
+			t.Fatalf("message to %s", msg.to)
+		}
+		page, _ := m.link(msg)
+		kinds[page]++
+	}
+	if kinds["reset-password"] != 1 || kinds["verify-email"] != 1 {
+		t.Fatalf("messages %v, want one of each kind", kinds)
+	}
+	m.quiet()
+	// Two more reset requests are allowed from this client, then 429.
+	for range 2 {
+		expect(t, m.call("POST", "/auth/password/forgot", "", map[string]string{"email": "someone@example.com"}), 202, "")
+	}
+	r := m.call("POST", "/auth/password/forgot", "", map[string]string{"email": "someone@example.com"})
+	wantCode(t, r, 429, "too_many")
+	if r.header.Get("Retry-After") == "" {
+		t.Fatal("429 without Retry-After")
+	}
 }

@@ -288,7 +288,7 @@ func (l *Loader) Load() (Config, error) {
 	c.Issuer = strings.TrimSuffix(c.Issuer, "/")
 	c.Browser.AllowedOrigins = append([]string(nil), c.Browser.AllowedOrigins...)
 	l.finishBrowser(&c)
-	finishMail(&c)
+	c.Mail = c.Mail.WithDefaults(c.Issuer)
 	errs := append([]error(nil), l.errs...)
 	proxies, err := ParseTrustedProxies(l.trustedProxies)
 	if err != nil {

@@ -64,20 +64,21 @@ func (l *Loader) mailEnv() {
 	l.dur("GATEHOUSE_MAIL_RETRY_MAX", &m.RetryMax)
 }
 
-// finishMail fills in the defaults that depend on the issuer.
-func finishMail(c *Config) {
-	m := &c.Mail
+// WithDefaults returns m with the defaults that depend on the issuer
+// filled in: LinkBase (the issuer) and From (no-reply@ + its host).
+func (m Mail) WithDefaults(issuer string) Mail {
 	if m.LinkBase == "" {
-		m.LinkBase = c.Issuer
+		m.LinkBase = issuer
 	}
 	m.LinkBase = strings.TrimSuffix(m.LinkBase, "/")
 	if m.From == "" {
 		host := "localhost"
-		if u, err := url.Parse(c.Issuer); err == nil && u.Hostname() != "" {
+		if u, err := url.Parse(issuer); err == nil && u.Hostname() != "" {
 			host = u.Hostname()
 		}
 		m.From = "no-reply@" + host
 	}
+	return m
 }
 
 func (c Config) validateMail() []error {
