@@ -50,6 +50,9 @@ func serve(ctx context.Context, env *cliEnv, cfg config.Config, demo bool) error
 	if cfg.EncryptionKey == nil && !demo {
 		warnNoEncryptionKey(log)
 	}
+	if cfg.Mail.SMTPURL == "" {
+		warnMailToLog(log, demo)
+	}
 	if demo {
 		if err := a.CreateDemoUsers(ctx); err != nil {
 			return err
@@ -137,13 +140,25 @@ func warnDemo(env *cliEnv) {
 	fmt.Fprint(env.stderr, `
 ################################################################################
 #  WARNING: DEMO MODE. The demo users exist with well-known passwords:         #
-#    alice / secret123   (role admin)                                          #
-#    bob   / password456 (role user)                                           #
+#    alice / secret123   (role admin, alice@example.com, verified)             #
+#    bob   / password456 (role user, bob@example.com, not verified)            #
 #  Anyone who can reach this server can log in as them. Never use --demo in    #
 #  production; delete them with: gatehouse user delete alice                   #
 ################################################################################
 
 `)
+}
+
+// warnMailToLog says, once at start, that mail goes to the log: a
+// development setting (the log then holds live links).
+func warnMailToLog(log *slog.Logger, demo bool) {
+	msg := "GATEHOUSE_SMTP_URL is not set: mail is not sent but written to this log, links included; " +
+		"set it to smtp://host:port or smtps://host:port to send mail"
+	if demo {
+		log.Info(msg)
+		return
+	}
+	log.Warn(msg)
 }
 
 // warnNoEncryptionKey says, once at start, that secrets are stored in the

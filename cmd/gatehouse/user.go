@@ -24,8 +24,10 @@ import (
 const userUsage = `Usage: gatehouse user SUBCOMMAND [flags] [args]
 
 Subcommands:
-  add NAME [--role R] [--password-stdin]   create a user (role user by default)
+  add NAME [--role R] [--email ADDR] [--password-stdin]
+                                           create a user (role user by default)
   list                                     list users
+  set-email NAME ADDR                      set a user's address, counted as verified ("" removes it)
   set-role NAME ROLE                       change a user's role (ends their sessions)
   disable NAME                             disable a user (ends their sessions)
   enable NAME                              enable a disabled user
@@ -54,6 +56,8 @@ func runUser(ctx context.Context, env *cliEnv, args []string) error {
 		return userChange(ctx, env, sub, "NAME", strings.ToUpper(sub[:1])+sub[1:]+" a user; disabling ends their sessions.", args)
 	case "delete":
 		return userDelete(ctx, env, args)
+	case "set-email":
+		return userSetEmail(ctx, env, args)
 	}
 	fmt.Fprintf(env.stderr, "gatehouse user: unknown subcommand %q\n\n%s", sub, userUsage)
 	return errUsage
@@ -62,10 +66,11 @@ func runUser(ctx context.Context, env *cliEnv, args []string) error {
 func isHelp(a string) bool { return a == "-h" || a == "--help" || a == "-help" || a == "help" }
 
 func userAdd(ctx context.Context, env *cliEnv, args []string) error {
-	var role string
+	var role, email string
 	var fromStdin bool
 	cfg, rest, err := loadConfig(env, "user add", "NAME", "Create a user. The password is asked on the terminal, or read from standard input with --password-stdin.", 1, args, func(fs *flag.FlagSet) {
 		fs.StringVar(&role, "role", string(auth.RoleUser), "the user's `role`")
+		fs.StringVar(&email, "email", "", "the user's `address`, counted as verified (an administrator vouches for it)")
 		fs.BoolVar(&fromStdin, "password-stdin", false, "read the password from the first line of standard input")
 	})
 	if err != nil {
@@ -76,11 +81,16 @@ func userAdd(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	return withApp(ctx, env, cfg, func(a *app.App) error {
-		u, err := a.Accounts.Create(ctx, accounts.NewUser{Username: rest[0], Password: pw, Role: auth.Role(role), Active: true}, cliOrigin)
+		u, err := a.Accounts.Create(ctx, accounts.NewUser{
+			Username: rest[0], Password: pw, Role: auth.Role(role), Active: true, Email: email, EmailVerified: email != "",
+		}, cliOrigin)
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(env.stdout, "created user %s (id %s, role %s)\n", cells(u.Username, u.ID, string(u.Role))...)
+		if u.Email != "" {
+			fmt.Fprintf(env.stdout, "address %s, verified\n", printable(u.Email))
+		}
 		return nil
 	})
 }
@@ -141,7 +151,7 @@ func userList(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	return withApp(ctx, env, cfg, func(a *app.App) error {
 		tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tUSERNAME\tROLE\tACTIVE\tCREATED")
+		fmt.Fprintln(tw, "ID\tUSERNAME\tROLE\tACTIVE\tEMAIL\tVERIFIED\tCREATED")
 		after := ""
 		for {
 			users, next, err := a.Accounts.List(ctx, after, 200)
@@ -149,7 +159,12 @@ func userList(ctx context.Context, env *cliEnv, args []string) error {
 				return err
 			}
 			for _, u := range users {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", cells(u.ID, u.Username, string(u.Role), strconv.FormatBool(u.Active), u.CreatedAt.UTC().Format(time.RFC3339))...)
+				email := u.Email
+				if email == "" {
+					email = "-"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", cells(u.ID, u.Username, string(u.Role), strconv.FormatBool(u.Active),
+					email, strconv.FormatBool(u.EmailVerified), u.CreatedAt.UTC().Format(time.RFC3339))...)
 			}
 			if next == "" {
 				return tw.Flush()
@@ -215,6 +230,31 @@ func userDelete(ctx context.Context, env *cliEnv, args []string) error {
 			return err
 		}
 		fmt.Fprintf(env.stdout, "deleted user %s; their sessions and tokens are revoked\n", printable(u.Username))
+		return nil
+	})
+}
+
+func userSetEmail(ctx context.Context, env *cliEnv, args []string) error {
+	cfg, rest, err := loadConfig(env, "user set-email", "NAME ADDR",
+		`Set a user's address; an administrator vouches for it, so it counts as verified. "" removes it. The old verified address is told of the change.`, 2, args, nil)
+	if err != nil {
+		return err
+	}
+	addr, verified := rest[1], rest[1] != ""
+	return withApp(ctx, env, cfg, func(a *app.App) error {
+		u, err := a.Accounts.ByName(ctx, rest[0])
+		if err != nil {
+			return fmt.Errorf("user %q: %w", rest[0], err)
+		}
+		u, err = a.Accounts.Update(ctx, u.ID, accounts.Patch{Email: &addr, EmailVerified: &verified}, cliOrigin)
+		if err != nil {
+			return err
+		}
+		if u.Email == "" {
+			fmt.Fprintf(env.stdout, "user %s: address removed\n", printable(u.Username))
+			return nil
+		}
+		fmt.Fprintf(env.stdout, "user %s: address %s, verified\n", printable(u.Username), printable(u.Email))
 		return nil
 	})
 }

@@ -8,12 +8,17 @@ package accounts
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/auth"
+	"github.com/gatehouse/gatehouse/internal/mail"
 	"github.com/gatehouse/gatehouse/internal/password"
+	"github.com/gatehouse/gatehouse/internal/ratelimit"
 	"github.com/gatehouse/gatehouse/internal/revocation"
 )
 
@@ -22,9 +27,13 @@ type Store interface {
 	CreateUser(ctx context.Context, u *auth.User, fx auth.Effects) error
 	UserByID(ctx context.Context, id string) (auth.User, error)
 	UserByName(ctx context.Context, name string) (auth.User, error)
+	UserByEmail(ctx context.Context, addr string) (auth.User, error)
 	ListUsers(ctx context.Context, after string, limit int) ([]auth.User, error)
 	UpdateUser(ctx context.Context, id string, u auth.UserUpdate, end auth.EndSessions, until time.Time, fx auth.Effects) (auth.User, []auth.Revocation, error)
 	DeleteUser(ctx context.Context, id string, until time.Time, keepAnAdmin bool, fx auth.Effects) ([]auth.Revocation, error)
+	LookupSecret(ctx context.Context, purpose auth.SecretPurpose, hash string, now time.Time) (auth.OneTimeSecret, error)
+	ConsumeSecret(ctx context.Context, purpose auth.SecretPurpose, hash string, now time.Time) (auth.OneTimeSecret, error)
+	EnqueueMail(ctx context.Context, m auth.Mail, fx auth.Effects) error
 }
 
 // Passwords checks the policy, hashes and verifies passwords
@@ -57,6 +66,28 @@ type Config struct {
 	AccessTTL time.Duration
 	Now       func() time.Time
 	Audit     *audit.Recorder // nil records nothing
+	Log       *slog.Logger
+
+	// Mailer composes messages; nil sends none (and the email flows
+	// answer 503).
+	Mailer Mailer
+	// Sends counts the per-address send limits and ForgotPerAddr; nil
+	// leaves them off.
+	Sends ratelimit.Taker
+	// ForgotPerAddr limits password-reset requests per client address
+	// (IPv6 per /64); past it they get 429. Free 0 turns it off.
+	ForgotPerAddr ratelimit.Limit
+	// SendsPerMinute and SendsPerHour cap the messages of one kind to one
+	// address (nil: DefaultSendsPerMinute, DefaultSendsPerHour; 0 lifts a
+	// cap).
+	SendsPerMinute, SendsPerHour *int
+	// ResetTTL and VerifyTTL are the lifetimes of reset links and of
+	// verification and address-change links (DefaultResetTTL,
+	// DefaultVerifyTTL when 0).
+	ResetTTL, VerifyTTL time.Duration
+	// Wake, when set, is called after a message is queued (to wake this
+	// process's sender).
+	Wake func()
 }
 
 // Service manages users. It is safe for concurrent use.
@@ -69,6 +100,15 @@ type Service struct {
 	accessTTL time.Duration
 	now       func() time.Time
 	audit     *audit.Recorder
+	log       *slog.Logger
+
+	mailer              Mailer
+	sends               ratelimit.Taker
+	forgotAddr          ratelimit.Limit
+	sendsMinute         ratelimit.Limit
+	sendsHour           ratelimit.Limit
+	resetTTL, verifyTTL time.Duration
+	wake                func()
 }
 
 // New returns a Service.
@@ -79,9 +119,28 @@ func New(c Config) *Service {
 	if c.Policy == nil {
 		c.Policy = func(string) error { return nil }
 	}
+	if c.Log == nil {
+		c.Log = slog.Default()
+	}
+	if c.ResetTTL <= 0 {
+		c.ResetTTL = DefaultResetTTL
+	}
+	if c.VerifyTTL <= 0 {
+		c.VerifyTTL = DefaultVerifyTTL
+	}
+	perMinute, perHour := DefaultSendsPerMinute, DefaultSendsPerHour
+	if c.SendsPerMinute != nil {
+		perMinute = *c.SendsPerMinute
+	}
+	if c.SendsPerHour != nil {
+		perHour = *c.SendsPerHour
+	}
 	return &Service{
-		store: c.Store, passwords: c.Passwords, policy: c.Policy, denylist: c.Denylist, guesses: c.Guesses,
-		accessTTL: c.AccessTTL, now: c.Now, audit: c.Audit,
+		sendsMinute: ratelimit.Limit{Name: "mail-minute", Free: perMinute, Window: time.Minute},
+		sendsHour:   ratelimit.Limit{Name: "mail-hour", Free: perHour, Window: time.Hour},
+		store:       c.Store, passwords: c.Passwords, policy: c.Policy, denylist: c.Denylist, guesses: c.Guesses,
+		accessTTL: c.AccessTTL, now: c.Now, audit: c.Audit, log: c.Log,
+		mailer: c.Mailer, sends: c.Sends, forgotAddr: c.ForgotPerAddr, resetTTL: c.ResetTTL, verifyTTL: c.VerifyTTL, wake: c.Wake,
 	}
 }
 
@@ -91,6 +150,11 @@ type NewUser struct {
 	Password string
 	Role     auth.Role
 	Active   bool
+	// Email is the account's address ("" for none). Unless EmailVerified
+	// (an administrator vouches for it), it is unverified and a
+	// verification link is sent to it.
+	Email         string
+	EmailVerified bool
 }
 
 // Create validates and stores a user (an administrator's action).
@@ -103,9 +167,10 @@ func (s *Service) Create(ctx context.Context, n NewUser, o auth.Origin) (auth.Us
 }
 
 // Signup creates an active user with the role user, at the user's own
-// request. EInvalid, EConflict.
-func (s *Service) Signup(ctx context.Context, username, password string, o auth.Origin) (auth.User, error) {
-	return s.create(ctx, NewUser{Username: username, Password: password, Role: auth.RoleUser, Active: true}, o,
+// request; an address, when given, gets a verification link. EInvalid,
+// EConflict (ErrEmailTaken for a taken address).
+func (s *Service) Signup(ctx context.Context, username, password, email string, o auth.Origin) (auth.User, error) {
+	return s.create(ctx, NewUser{Username: username, Password: password, Role: auth.RoleUser, Active: true, Email: email}, o,
 		auth.AuditEvent{Event: auth.AuditSignup})
 }
 
@@ -116,14 +181,39 @@ func (s *Service) create(ctx context.Context, n NewUser, o auth.Origin, e auth.A
 	if err := auth.ValidateRole(n.Role); err != nil {
 		return auth.User{}, err
 	}
+	if n.Email != "" {
+		addr, err := auth.ValidateEmail(n.Email)
+		if err != nil {
+			return auth.User{}, err
+		}
+		n.Email = addr
+	} else {
+		n.EmailVerified = false
+	}
 	hash, err := s.hash(password.WithClient(ctx, o.IP), n.Password)
 	if err != nil {
 		return auth.User{}, err
 	}
-	u := auth.User{Username: auth.NormalizeUsername(n.Username), Role: n.Role, Active: n.Active, PasswordHash: hash}
-	if err := s.store.CreateUser(ctx, &u, s.audit.Effects(ctx, o, e)); err != nil {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return auth.User{}, fmt.Errorf("accounts: a user id: %w", err)
+	}
+	u := auth.User{
+		ID: id.String(), Username: auth.NormalizeUsername(n.Username), Role: n.Role, Active: n.Active, PasswordHash: hash,
+		Email: n.Email, EmailVerified: n.EmailVerified,
+	}
+	var fx auth.Effects
+	if u.Email != "" && !u.EmailVerified {
+		if fx, err = s.verification(ctx, u, u.Email); err != nil {
+			return auth.User{}, err
+		}
+	}
+	fx.Audit = append([]auth.AuditEvent{e}, fx.Audit...)
+	fx = s.withAudit(ctx, o, fx)
+	if err := s.store.CreateUser(ctx, &u, fx); err != nil {
 		return auth.User{}, err
 	}
+	s.queued(fx)
 	return u, nil
 }
 
@@ -164,6 +254,10 @@ type Patch struct {
 	Role     *auth.Role
 	Active   *bool
 	Password *string
+	// Email sets the address ("" removes it); unless EmailVerified is
+	// true, a new address is unverified and gets a verification link.
+	Email         *string
+	EmailVerified *bool
 	// Force lets the change leave no active administrator (the command
 	// line's --force); otherwise that is refused with ErrLastAdmin.
 	Force bool
@@ -181,7 +275,48 @@ func (s *Service) Update(ctx context.Context, id string, p Patch, o auth.Origin)
 	if p.Role != nil || p.Active != nil || p.Password != nil {
 		end = auth.EndSessions{All: true}
 	}
-	return s.apply(ctx, id, upd, end, o, auth.AuditEvent{Event: auth.AuditUserUpdated, Detail: p.describe()})
+	fx, err := s.patchMail(ctx, id, upd, o)
+	if err != nil {
+		return auth.User{}, err
+	}
+	fx.Audit = append([]auth.AuditEvent{{Event: auth.AuditUserUpdated, Detail: p.describe()}}, fx.Audit...)
+	u, err := s.applyFx(ctx, id, upd, end, s.withAudit(ctx, o, fx))
+	if err != nil {
+		return auth.User{}, err
+	}
+	return u, nil
+}
+
+// patchMail returns the effects of an administrator's change that mail
+// someone: a new unverified address gets a verification link, the old
+// verified address a notice of the change, and a new password a notice;
+// a new password or address voids the user's reset links.
+func (s *Service) patchMail(ctx context.Context, id string, upd auth.UserUpdate, o auth.Origin) (auth.Effects, error) {
+	var fx auth.Effects
+	if upd.Email == nil && upd.PasswordHash == nil {
+		return fx, nil
+	}
+	cur, err := s.store.UserByID(ctx, id)
+	if err != nil {
+		return fx, err
+	}
+	fx.Void = []auth.SecretPurpose{auth.PurposeResetPassword}
+	if upd.PasswordHash != nil {
+		fx.Mail = append(fx.Mail, s.notice(ctx, cur, mail.TemplatePasswordChanged, mail.Data{}, o)...)
+	}
+	if upd.Email == nil || auth.EmailKey(*upd.Email) == auth.EmailKey(cur.Email) {
+		return fx, nil
+	}
+	fx.Void = append(fx.Void, auth.PurposeVerifyEmail, auth.PurposeChangeEmail)
+	fx.Mail = append(fx.Mail, s.notice(ctx, cur, mail.TemplateEmailChanged, mail.Data{NewEmail: *upd.Email}, o)...)
+	if *upd.Email != "" && (upd.EmailVerified == nil || !*upd.EmailVerified) {
+		link, err := s.verification(ctx, cur, *upd.Email)
+		if err != nil {
+			return fx, err
+		}
+		fx.Secrets, fx.Mail, fx.Audit = link.Secrets, append(fx.Mail, link.Mail...), link.Audit
+	}
+	return fx, nil
 }
 
 // describe lists the fields a patch sets, for the audit trail; a new
@@ -197,6 +332,12 @@ func (p Patch) describe() string {
 	if p.Password != nil {
 		parts = append(parts, "password=changed")
 	}
+	if p.Email != nil {
+		parts = append(parts, "email=changed")
+	}
+	if p.EmailVerified != nil {
+		parts = append(parts, fmt.Sprintf("email_verified=%t", *p.EmailVerified))
+	}
 	if len(parts) == 0 {
 		return "nothing"
 	}
@@ -204,7 +345,17 @@ func (p Patch) describe() string {
 }
 
 func (s *Service) update(ctx context.Context, p Patch) (auth.UserUpdate, error) {
-	upd := auth.UserUpdate{Role: p.Role, Active: p.Active, KeepAnAdmin: !p.Force}
+	upd := auth.UserUpdate{Role: p.Role, Active: p.Active, EmailVerified: p.EmailVerified, KeepAnAdmin: !p.Force}
+	if p.Email != nil {
+		addr := ""
+		if *p.Email != "" {
+			var err error
+			if addr, err = auth.ValidateEmail(*p.Email); err != nil {
+				return upd, err
+			}
+		}
+		upd.Email = &addr
+	}
 	if p.Role != nil {
 		if err := auth.ValidateRole(*p.Role); err != nil {
 			return upd, err
@@ -223,11 +374,18 @@ func (s *Service) update(ctx context.Context, p Patch) (auth.UserUpdate, error) 
 // apply stores a change with its audit event and spreads the revocations
 // of the sessions it ended.
 func (s *Service) apply(ctx context.Context, id string, upd auth.UserUpdate, end auth.EndSessions, o auth.Origin, e auth.AuditEvent) (auth.User, error) {
-	u, recs, err := s.store.UpdateUser(ctx, id, upd, end, s.revokeUntil(), s.audit.Effects(ctx, o, e))
+	return s.applyFx(ctx, id, upd, end, s.audit.Effects(ctx, o, e))
+}
+
+// applyFx stores a change with its effects, spreads the revocations of
+// the sessions it ended and wakes the sender for the messages it queued.
+func (s *Service) applyFx(ctx context.Context, id string, upd auth.UserUpdate, end auth.EndSessions, fx auth.Effects) (auth.User, error) {
+	u, recs, err := s.store.UpdateUser(ctx, id, upd, end, s.revokeUntil(), fx)
 	if err != nil {
 		return auth.User{}, err
 	}
 	s.denylist.Record(ctx, recs...)
+	s.queued(fx)
 	return u, nil
 }
 
@@ -271,7 +429,9 @@ func (s *Service) ChangePassword(ctx context.Context, p auth.Principal, current,
 	if err != nil {
 		return err
 	}
-	_, err = s.apply(ctx, u.ID, auth.UserUpdate{PasswordHash: &h}, auth.EndSessions{All: true, Except: p.SessionID}, o,
-		auth.AuditEvent{Event: auth.AuditPasswordChanged, SessionID: p.SessionID})
+	fx := s.audit.Effects(ctx, o, auth.AuditEvent{Event: auth.AuditPasswordChanged, SessionID: p.SessionID})
+	fx.Void = []auth.SecretPurpose{auth.PurposeResetPassword}
+	fx.Mail = s.notice(ctx, u, mail.TemplatePasswordChanged, mail.Data{}, o)
+	_, err = s.applyFx(ctx, u.ID, auth.UserUpdate{PasswordHash: &h}, auth.EndSessions{All: true, Except: p.SessionID}, fx)
 	return err
 }

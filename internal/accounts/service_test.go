@@ -322,7 +322,7 @@ func TestCreateAppliesPolicy(t *testing.T) {
 	if h.pw.hashes != 0 || len(h.store.created) != 0 {
 		t.Fatal("hashed or stored despite the policy")
 	}
-	u, err := h.svc.Signup(ctx, "Dave", "long-enough-1", origin)
+	u, err := h.svc.Signup(ctx, "Dave", "long-enough-1", "", origin)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -453,3 +453,24 @@ func TestDelete(t *testing.T) {
 		t.Fatal("DeleteUser called for an unknown user")
 	}
 }
+
+func (f *fakeStore) UserByEmail(_ context.Context, addr string) (auth.User, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, u := range f.users {
+		if u.Email != "" && auth.EmailKey(u.Email) == auth.EmailKey(addr) {
+			return u, nil
+		}
+	}
+	return auth.User{}, auth.Errorf(auth.ENotFound, "User not found")
+}
+
+func (f *fakeStore) LookupSecret(context.Context, auth.SecretPurpose, string, time.Time) (auth.OneTimeSecret, error) {
+	return auth.OneTimeSecret{}, auth.Errorf(auth.ENotFound, "Secret not found")
+}
+
+func (f *fakeStore) ConsumeSecret(context.Context, auth.SecretPurpose, string, time.Time) (auth.OneTimeSecret, error) {
+	return auth.OneTimeSecret{}, auth.Errorf(auth.ENotFound, "Secret not found")
+}
+
+func (f *fakeStore) EnqueueMail(context.Context, auth.Mail, auth.Effects) error { return nil }

@@ -17,6 +17,8 @@ import (
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/keys"
 	"github.com/gatehouse/gatehouse/internal/login"
+	"github.com/gatehouse/gatehouse/internal/mail"
+	"github.com/gatehouse/gatehouse/internal/outbox"
 	"github.com/gatehouse/gatehouse/internal/password"
 	"github.com/gatehouse/gatehouse/internal/ratelimit"
 	"github.com/gatehouse/gatehouse/internal/redisbus"
@@ -59,6 +61,10 @@ type App struct {
 	// is down; in this process otherwise. Declare a limit as a
 	// ratelimit.Limit and count on it here.
 	Limits RateLimits
+	// Mailer composes messages; Outbox sends them in the background,
+	// through SMTP or, without GATEHOUSE_SMTP_URL, to the log.
+	Mailer *mail.Composer
+	Outbox *outbox.Sender
 }
 
 // RateLimits is what the flows need of a ratelimit store.
@@ -181,11 +187,49 @@ func (a *App) init(ctx context.Context, opt Options) error {
 		Throttle: thr, Audit: a.Audit, Log: a.Log,
 		Rates: a.Limits, SignIns: ratelimit.PerMinute("signin-addr", cfg.SignInRate),
 	})
+	transport, err := a.initMail()
+	if err != nil {
+		return err
+	}
 	a.Accounts = accounts.New(accounts.Config{
 		Store: a.Store, Passwords: a.Hasher, Policy: password.ValidatePolicy, Denylist: a.Revoked,
-		Guesses: thr, AccessTTL: cfg.AccessTTL, Audit: a.Audit,
+		Guesses: thr, AccessTTL: cfg.AccessTTL, Audit: a.Audit, Log: a.Log,
+		Mailer: a.Mailer, Sends: a.Limits, ResetTTL: cfg.Mail.ResetTTL, VerifyTTL: cfg.Mail.VerifyTTL,
+		ForgotPerAddr:  ratelimit.PerMinute("forgot-addr", cfg.Mail.ForgotRate),
+		SendsPerMinute: &cfg.Mail.PerAddressMinute, SendsPerHour: &cfg.Mail.PerAddressHour,
+		Wake: a.wakeOutbox,
+	})
+	a.Outbox = outbox.New(outbox.Config{
+		Store: a.Store, Transport: transport, Resolver: a.Accounts, Audit: a.Audit, Log: a.Log, Registry: a.registry(),
+		MinBackoff: cfg.Mail.RetryMin, MaxBackoff: cfg.Mail.RetryMax,
 	})
 	return nil
+}
+
+// wakeOutbox tells this process's sender that a message is waiting.
+func (a *App) wakeOutbox() {
+	if a.Outbox != nil {
+		a.Outbox.Wake()
+	}
+}
+
+// initMail builds the composer, and the transport the sender uses: SMTP
+// when GATEHOUSE_SMTP_URL is set, the log otherwise.
+func (a *App) initMail() (mail.Transport, error) {
+	m := a.Config.Mail
+	c, err := mail.NewComposer(mail.Config{Product: m.Product, LinkBase: m.LinkBase, From: m.From, Templates: m.Templates})
+	if err != nil {
+		return nil, fmt.Errorf("GATEHOUSE_MAIL_TEMPLATES: %w", err)
+	}
+	a.Mailer = c
+	if m.SMTPURL == "" {
+		return mail.NewLog(a.Log), nil
+	}
+	smtp, err := mail.NewSMTP(m.SMTPURL, m.From, a.Log)
+	if err != nil {
+		return nil, err
+	}
+	return smtp, nil
 }
 
 // rateLimits counts in Redis when there is one, under OwnKeys, falling
@@ -266,6 +310,11 @@ func (a *App) RunBackground(ctx context.Context) {
 		// PostgreSQL without Redis: LISTEN/NOTIFY wakes a poll at once.
 		go a.Store.Listen(ctx, a.Poller.Load, a.pollNow)
 	}
+	go func() {
+		if err := a.Outbox.Run(ctx); err != nil {
+			a.Log.Error("the mail sender stopped", "err", err)
+		}
+	}()
 	go every(ctx, 10*time.Minute, func() { a.pruneOnce(ctx, time.Now()) })
 	go every(ctx, 5*time.Second, func() { a.Audit.Flush(ctx) })
 }
@@ -306,12 +355,16 @@ func (a *App) pruneOnce(ctx context.Context, now time.Time) {
 }
 
 // DemoUsers are the tutorial's accounts, created by serve --demo.
+// Alice's address counts as verified; Bob's does not, so that verifying
+// an address can be tried on him.
 var DemoUsers = []struct {
 	Name, Password string
 	Role           auth.Role
+	Email          string
+	EmailVerified  bool
 }{
-	{"alice", "secret123", auth.RoleAdmin},
-	{"bob", "password456", auth.RoleUser},
+	{"alice", "secret123", auth.RoleAdmin, "alice@example.com", true},
+	{"bob", "password456", auth.RoleUser, "bob@example.com", false},
 }
 
 // CreateDemoUsers adds the demo users that do not exist yet. They bypass
@@ -325,7 +378,7 @@ func (a *App) CreateDemoUsers(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		u := auth.User{Username: d.Name, Role: d.Role, Active: true, PasswordHash: hash}
+		u := auth.User{Username: d.Name, Role: d.Role, Active: true, PasswordHash: hash, Email: d.Email, EmailVerified: d.EmailVerified}
 		if err := a.Store.CreateUser(ctx, &u, auth.Effects{}); err != nil && auth.ErrorCode(err) != auth.EConflict {
 			return fmt.Errorf("create demo user %s: %w", d.Name, err)
 		}

@@ -19,6 +19,7 @@ const (
 	EUnauthenticated Code = "unauthenticated" // no valid credentials (401)
 	EForbidden       Code = "forbidden"       // valid credentials, not allowed (403)
 	EInactive        Code = "inactive"        // right password, disabled user (400)
+	EBadRequest      Code = "bad_request"     // well-formed, but cannot be carried out: a used or expired link token (400)
 	EUnavailable     Code = "unavailable"     // a dependency or capacity is missing; try again (503)
 	ETooMany         Code = "too_many"        // throttled (429)
 	ETooLarge        Code = "too_large"       // the request body is over the limit (413)

@@ -93,6 +93,8 @@ type Config struct {
 	// sealed (GATEHOUSE_ENCRYPTION_KEY_OLD). See encryption.go.
 	EncryptionKey     []byte
 	EncryptionKeysOld [][]byte
+	// Mail is how messages are composed and sent (mail.go).
+	Mail Mail
 }
 
 // Defaults returns the built-in settings.
@@ -126,6 +128,7 @@ func Defaults() Config {
 		RevokeRate:               600,
 		MaxSessionsPerUser:       100,
 		AuditRetention:           90 * 24 * time.Hour,
+		Mail:                     defaultMail(),
 	}
 }
 
@@ -187,6 +190,7 @@ func NewLoader(getenv func(string) string) *Loader {
 	l.str("GATEHOUSE_REVOCATIONS_TOKEN", &l.cfg.RevocationsToken)
 	l.boolean("GATEHOUSE_SQLITE_ALLOW_SHARED_FILE", &l.cfg.SQLiteAllowSharedFile)
 	l.encryptionEnv()
+	l.mailEnv()
 	return l
 }
 
@@ -284,6 +288,7 @@ func (l *Loader) Load() (Config, error) {
 	c.Issuer = strings.TrimSuffix(c.Issuer, "/")
 	c.Browser.AllowedOrigins = append([]string(nil), c.Browser.AllowedOrigins...)
 	l.finishBrowser(&c)
+	finishMail(&c)
 	errs := append([]error(nil), l.errs...)
 	proxies, err := ParseTrustedProxies(l.trustedProxies)
 	if err != nil {
@@ -324,6 +329,7 @@ func (c Config) validate() []error {
 	add(oneOf("GATEHOUSE_SIGNUP", c.Signup, "open", "closed"))
 	add(oneOf("GATEHOUSE_LOG_FORMAT", c.LogFormat, "text", "json"))
 	errs = append(errs, c.validateBrowser()...)
+	errs = append(errs, c.validateMail()...)
 	return errs
 }
 

@@ -6,17 +6,31 @@ import (
 	"github.com/gatehouse/gatehouse/internal/auth"
 )
 
-// meJSON is the caller as GET /me shows them.
+// meJSON is a user as GET /me, signup and a verified address show them:
+// the seed's fields, and the address.
 type meJSON struct {
-	ID       string `json:"id"`
-	Username string `json:"username"`
-	Role     string `json:"role"`
+	ID            string  `json:"id"`
+	Username      string  `json:"username"`
+	Role          string  `json:"role"`
+	Email         *string `json:"email"`
+	EmailVerified bool    `json:"email_verified"`
 }
 
-// me: GET /me → {"id","username","role"}, as the store knows the caller.
+func toMeJSON(u auth.User) meJSON {
+	return meJSON{u.ID, u.Username, string(u.Role), emailOrNull(u), u.EmailVerified}
+}
+
+// me: GET /me → {"id","username","role","email","email_verified"}, as the
+// store knows the caller now.
 func (s *Server) me(w http.ResponseWriter, r *http.Request) error {
-	p := principalOf(r)
-	writeJSON(w, http.StatusOK, meJSON{p.UserID, p.Username, string(p.Role)})
+	u, err := s.cfg.Accounts.Get(r.Context(), principalOf(r).UserID)
+	if auth.ErrorCode(err) == auth.ENotFound {
+		return errBadToken // deleted since the token was resolved
+	}
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toMeJSON(u))
 	return nil
 }
 
@@ -48,18 +62,21 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) error {
 	if !s.cfg.SignupOpen {
 		return errSignupClosed
 	}
-	var c credentials
+	var c struct {
+		credentials
+		Email *string `json:"email"`
+	}
 	if err := decodeJSON(r, &c); err != nil {
 		return err
 	}
 	if err := c.validate(); err != nil {
 		return err
 	}
-	u, err := s.cfg.Accounts.Signup(r.Context(), *c.Username, *c.Password, s.origin(r))
+	u, err := s.cfg.Accounts.Signup(r.Context(), *c.Username, *c.Password, deref(c.Email), s.origin(r))
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, meJSON{u.ID, u.Username, string(u.Role)})
+	writeJSON(w, http.StatusCreated, toMeJSON(u))
 	return nil
 }
 
@@ -77,4 +94,12 @@ func (s *Server) public(w http.ResponseWriter, _ *http.Request) error {
 func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, message{"Welcome, " + principalOf(r).Username + ". Here's the admin dashboard."})
 	return nil
+}
+
+// deref returns *p, or "" for nil.
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
 }

@@ -11,15 +11,17 @@ import (
 
 // userJSON is a user as the admin API shows it.
 type userJSON struct {
-	ID        string    `json:"id"`
-	Username  string    `json:"username"`
-	Role      string    `json:"role"`
-	IsActive  bool      `json:"is_active"`
-	CreatedAt time.Time `json:"created_at"`
+	ID            string    `json:"id"`
+	Username      string    `json:"username"`
+	Role          string    `json:"role"`
+	IsActive      bool      `json:"is_active"`
+	CreatedAt     time.Time `json:"created_at"`
+	Email         *string   `json:"email"`
+	EmailVerified bool      `json:"email_verified"`
 }
 
 func toUserJSON(u auth.User) userJSON {
-	return userJSON{u.ID, u.Username, string(u.Role), u.Active, u.CreatedAt.UTC()}
+	return userJSON{u.ID, u.Username, string(u.Role), u.Active, u.CreatedAt.UTC(), emailOrNull(u), u.EmailVerified}
 }
 
 const (
@@ -72,8 +74,10 @@ func pageSize(v string, most int) (int, error) {
 func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 	var body struct {
 		credentials
-		Role     *string `json:"role"`
-		IsActive *bool   `json:"is_active"`
+		Role          *string `json:"role"`
+		IsActive      *bool   `json:"is_active"`
+		Email         *string `json:"email"`
+		EmailVerified *bool   `json:"email_verified"`
 	}
 	if err := decodeJSON(r, &body); err != nil {
 		return err
@@ -81,7 +85,10 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 	if err := body.validate(); err != nil {
 		return err
 	}
-	n := accounts.NewUser{Username: *body.Username, Password: *body.Password, Role: auth.RoleUser, Active: true}
+	n := accounts.NewUser{
+		Username: *body.Username, Password: *body.Password, Role: auth.RoleUser, Active: true,
+		Email: deref(body.Email), EmailVerified: body.EmailVerified != nil && *body.EmailVerified,
+	}
 	if body.Role != nil {
 		n.Role = auth.Role(*body.Role)
 	}
@@ -110,21 +117,28 @@ func (s *Server) getUser(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// patchUser: PATCH /admin/users/{id} with any of {"role","is_active","password"}.
+// patchUser: PATCH /admin/users/{id} with any of {"role","is_active",
+// "password","email","email_verified"}; "email": null removes the address.
 func (s *Server) patchUser(w http.ResponseWriter, r *http.Request) error {
 	id, err := userIDParam(r, "id")
 	if err != nil {
 		return err
 	}
 	var body struct {
-		Role     *string `json:"role"`
-		IsActive *bool   `json:"is_active"`
-		Password *string `json:"password"`
+		Role          *string          `json:"role"`
+		IsActive      *bool            `json:"is_active"`
+		Password      *string          `json:"password"`
+		Email         nullable[string] `json:"email"`
+		EmailVerified *bool            `json:"email_verified"`
 	}
 	if err := decodeJSON(r, &body); err != nil {
 		return err
 	}
-	p := accounts.Patch{Active: body.IsActive, Password: body.Password}
+	p := accounts.Patch{Active: body.IsActive, Password: body.Password, EmailVerified: body.EmailVerified}
+	if body.Email.Set {
+		addr := deref(body.Email.Value)
+		p.Email = &addr
+	}
 	if body.Role != nil {
 		role := auth.Role(*body.Role)
 		p.Role = &role

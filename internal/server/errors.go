@@ -17,6 +17,7 @@ var statusOf = map[auth.Code]int{
 	auth.EUnauthenticated: http.StatusUnauthorized,
 	auth.EForbidden:       http.StatusForbidden,
 	auth.EInactive:        http.StatusBadRequest,
+	auth.EBadRequest:      http.StatusBadRequest,
 	auth.EUnavailable:     http.StatusServiceUnavailable,
 	auth.ETooMany:         http.StatusTooManyRequests,
 	auth.ETooLarge:        http.StatusRequestEntityTooLarge,

@@ -103,3 +103,21 @@ func require(fields ...field) error {
 	}
 	return nil
 }
+
+// nullable is a JSON member that may be absent (Set false), null (Set,
+// Value nil) or a value: PATCH tells "leave it" from "remove it".
+type nullable[T any] struct {
+	Set   bool
+	Value *T
+}
+
+// UnmarshalJSON records that the member was present, null or not.
+func (n *nullable[T]) UnmarshalJSON(b []byte) error {
+	n.Set = true
+	if string(b) == "null" {
+		n.Value = nil
+		return nil
+	}
+	n.Value = new(T)
+	return json.Unmarshal(b, n.Value)
+}

@@ -103,10 +103,15 @@ func (s *Server) routes(mux *http.ServeMux) {
 	handle("POST /auth/logout", s.authed(s.logout))
 	handle("POST /auth/revoke", s.authed(s.revoke))
 	handle("POST /auth/signup", s.signup)
+	handle("POST /auth/email/verify/request", s.authed(s.requestVerification))
+	handle("POST /auth/email/verify", s.verifyEmail)
+	handle("POST /auth/password/forgot", s.forgotPassword)
+	handle("POST /auth/password/reset", s.resetPassword)
 	handle("GET /auth/revocations", s.revocations)
 
 	handle("GET /me", s.authed(s.me))
 	handle("PUT /me/password", s.authed(s.changePassword))
+	handle("PUT /me/email", s.authed(s.changeEmail))
 	handle("GET /public", s.public)
 
 	handle("GET /admin/dashboard", s.admin(s.dashboard))
@@ -135,6 +140,8 @@ func (s *Server) routes(mux *http.ServeMux) {
 			writeJSON(w, http.StatusNotFound, errorBody{Detail: "Not Found", Code: string(auth.ENotFound)})
 		}))
 		mux.Handle("GET /{$}", page)
+		mux.Handle("GET /verify-email", page)
+		mux.Handle("GET /reset-password", page)
 		mux.Handle("GET /assets/", page)
 	}
 }

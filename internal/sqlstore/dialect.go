@@ -19,6 +19,19 @@ type dialect interface {
 	// and returned as fnErr, leaving tx usable; err is a failure that broke
 	// tx.
 	isolate(ctx context.Context, tx querier, fn func() error) (fnErr, err error)
+	// conflictOn reports whether err is a violation of the unique index ix.
+	conflictOn(err error, ix uniqueIndex) bool
+	// skipLocked ends a subquery that picks rows to claim: PostgreSQL
+	// locks them and passes over those another transaction holds;
+	// SQLite, whose writes are serial, needs nothing.
+	skipLocked() string
+}
+
+// uniqueIndex names a unique index the way each dialect reports its
+// violation: PostgreSQL by the index's name, SQLite by its columns.
+type uniqueIndex struct {
+	name    string // "users_email_key"
+	columns string // "users.email_key"
 }
 
 // lockKey names a lock taken with dialect.lock.

@@ -12,7 +12,10 @@
 // a refresh token is used up by a conditional UPDATE, so of any number of
 // concurrent rotations exactly one changes the row. SQLite serialises write
 // transactions (one writer connection, BEGIN IMMEDIATE); PostgreSQL
-// serialises them on the row lock that the UPDATE takes.
+// serialises them on the row lock that the UPDATE takes. Outbox messages
+// are claimed the same way, with a lease: one UPDATE picks the due rows
+// (FOR UPDATE SKIP LOCKED on PostgreSQL, so concurrent senders pass over
+// each other's rows), and an outcome is recorded only under its lease.
 //
 // Open does not migrate: call Migrate (gatehouse migrate and serve do).
 package sqlstore

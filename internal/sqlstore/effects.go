@@ -45,7 +45,9 @@ type failedEvent struct {
 // before its revocations (which must come last, see insertRevocations).
 // Each audit event is written under a savepoint of its own, so a failure
 // of its insert is undone alone and reported, while the change commits.
-// A secret that cannot be stored breaks the transaction.
+// A secret or a message that cannot be stored breaks the transaction.
+// Messages are pending and due at t, and concern sub's user unless they
+// name one.
 func (s *Store) applyEffects(ctx context.Context, tx querier, fx auth.Effects, sub subject, t time.Time) (applied, error) {
 	res := applied{notify: fx.AuditFailed}
 	for _, purpose := range fx.Void {
@@ -55,6 +57,14 @@ func (s *Store) applyEffects(ctx context.Context, tx querier, fx auth.Effects, s
 	}
 	for _, sec := range fx.Secrets {
 		if err := s.issueSecret(ctx, tx, sec, t); err != nil {
+			return applied{}, err
+		}
+	}
+	for _, m := range fx.Mail {
+		if m.UserID == "" {
+			m.UserID = sub.userID
+		}
+		if err := s.insertMail(ctx, tx, m, t); err != nil {
 			return applied{}, err
 		}
 	}

@@ -136,3 +136,10 @@ func (postgresDialect) classify(err error) errKind {
 	}
 	return kindOther
 }
+
+func (postgresDialect) conflictOn(err error, ix uniqueIndex) bool {
+	var e *pgconn.PgError
+	return errors.As(err, &e) && e.Code == "23505" && e.ConstraintName == ix.name
+}
+
+func (postgresDialect) skipLocked() string { return " FOR UPDATE SKIP LOCKED" }

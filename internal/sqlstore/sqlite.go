@@ -104,3 +104,17 @@ func (sqliteDialect) classify(err error) errKind {
 	}
 	return kindOther
 }
+
+// conflictOn reads the message of a unique violation, which SQLite writes
+// as "UNIQUE constraint failed: table.column[, table.column…]".
+func (sqliteDialect) conflictOn(err error, ix uniqueIndex) bool {
+	var e *sqlite.Error
+	if !errors.As(err, &e) || e.Code() != sqlite3.SQLITE_CONSTRAINT_UNIQUE {
+		return false
+	}
+	_, cols, ok := strings.Cut(e.Error(), "UNIQUE constraint failed: ")
+	cols, _, _ = strings.Cut(cols, " (")
+	return ok && cols == ix.columns
+}
+
+func (sqliteDialect) skipLocked() string { return "" }

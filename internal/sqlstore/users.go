@@ -15,13 +15,42 @@ var (
 	opCreateUser      = op{name: "create user", conflict: "Username already exists"}
 	opUserByID        = op{name: "user by id", notFound: "User not found"}
 	opUserByName      = op{name: "user by name", notFound: "User not found"}
+	opUserByEmail     = op{name: "user by email", notFound: "User not found"}
 	opListUsers       = op{name: "list users"}
 	opUpdateUser      = op{name: "update user", notFound: "User not found"}
 	opSetPasswordHash = op{name: "set password hash", notFound: "User not found"}
 	opDeleteUser      = op{name: "delete user", notFound: "User not found"}
 )
 
-const userColumns = `id, username, role, is_active, password_hash, created_at, updated_at`
+const userColumns = `id, username, role, is_active, password_hash, email, email_verified, created_at, updated_at`
+
+// emailKeyIndex keeps addresses unique (migration 0006).
+var emailKeyIndex = uniqueIndex{name: "users_email_key", columns: "users.email_key"}
+
+// nullEmail stores the empty address as NULL, which collides with nothing.
+func nullEmail(addr string) any {
+	if addr == "" {
+		return nil
+	}
+	return addr
+}
+
+// emailKey is auth.EmailKey(addr), or NULL for no address.
+func emailKey(addr string) any {
+	if addr == "" {
+		return nil
+	}
+	return auth.EmailKey(addr)
+}
+
+// emailTaken returns auth.ErrEmailTaken, carrying cause for the logs, if
+// cause is a violation of the address's unique index, and nil otherwise.
+func (s *Store) emailTaken(cause error) error {
+	if !s.d.conflictOn(cause, emailKeyIndex) {
+		return nil
+	}
+	return fmt.Errorf("sqlstore: %w (%w)", auth.ErrEmailTaken, cause)
+}
 
 func scanUser(row scanner) (auth.User, error) {
 	var u auth.User
@@ -35,16 +64,18 @@ func scanUser(row scanner) (auth.User, error) {
 // fills u from them once scanned.
 func userDest(u *auth.User) ([]any, func()) {
 	var created, updated int64
-	dest := []any{&u.ID, &u.Username, &u.Role, &u.Active, &u.PasswordHash, &created, &updated}
-	return dest, func() { u.CreatedAt, u.UpdatedAt = fromMS(created), fromMS(updated) }
+	var email sql.NullString
+	dest := []any{&u.ID, &u.Username, &u.Role, &u.Active, &u.PasswordHash, &email, &u.EmailVerified, &created, &updated}
+	return dest, func() { u.Email, u.CreatedAt, u.UpdatedAt = email.String, fromMS(created), fromMS(updated) }
 }
 
 // CreateUser stores u with its username in NFKC form, both timestamps set
 // to now and, unless u.ID is set, a new UUIDv7 id, with fx. EConflict if
 // the username is taken, or one that looks like it (the same
-// auth.UsernameSkeleton).
+// auth.UsernameSkeleton); auth.ErrEmailTaken if the address is, by
+// auth.EmailKey. A user without an address is never verified.
 func (s *Store) CreateUser(ctx context.Context, u *auth.User, fx auth.Effects) error {
-	if unstorable(u.ID, u.Username, string(u.Role), u.PasswordHash) {
+	if unstorable(u.ID, u.Username, string(u.Role), u.PasswordHash, u.Email) {
 		return errUnstorable()
 	}
 	id := u.ID
@@ -57,22 +88,27 @@ func (s *Store) CreateUser(ctx context.Context, u *auth.User, fx auth.Effects) e
 	}
 	t := now()
 	name := auth.NormalizeUsername(u.Username)
+	verified := u.EmailVerified && u.Email != ""
 	created := auth.User{ID: id, Username: name}
 	err := s.mutate(ctx, func(tx querier) (applied, error) {
 		_, err := tx.ExecContext(ctx, `INSERT INTO users
-			(id, username, username_key, username_skeleton, role, is_active, password_hash, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)`,
+			(id, username, username_key, username_skeleton, role, is_active, password_hash,
+			 email, email_key, email_verified, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)`,
 			id, name, auth.UsernameKey(name), auth.UsernameSkeleton(name),
-			string(u.Role), u.Active, u.PasswordHash, ms(t))
+			string(u.Role), u.Active, u.PasswordHash, nullEmail(u.Email), emailKey(u.Email), verified, ms(t))
 		if err != nil {
 			return applied{}, err
 		}
 		return s.applyEffects(ctx, tx, fx, subjectOf(created, ""), t)
 	})
+	if taken := s.emailTaken(err); taken != nil {
+		return taken
+	}
 	if err != nil {
 		return s.fail(opCreateUser, err)
 	}
-	u.ID, u.Username, u.CreatedAt, u.UpdatedAt = id, name, t, t
+	u.ID, u.Username, u.EmailVerified, u.CreatedAt, u.UpdatedAt = id, name, verified, t, t
 	return nil
 }
 
@@ -100,6 +136,17 @@ func (s *Store) UserByName(ctx context.Context, name string) (auth.User, error) 
 	return u, s.fail(opUserByName, err)
 }
 
+// UserByEmail returns the user whose address matches addr by
+// auth.EmailKey. ENotFound, also for "" (no address matches no account).
+func (s *Store) UserByEmail(ctx context.Context, addr string) (auth.User, error) {
+	if unstorable(addr) || auth.EmailKey(addr) == "" {
+		return auth.User{}, errNoMatch(opUserByEmail)
+	}
+	u, err := scanUser(s.read().QueryRowContext(ctx,
+		`SELECT `+userColumns+` FROM users WHERE email_key = $1`, auth.EmailKey(addr)))
+	return u, s.fail(opUserByEmail, err)
+}
+
 // ListUsers returns up to limit users in id (creation) order, after the id
 // after ("" for the first page).
 func (s *Store) ListUsers(ctx context.Context, after string, limit int) ([]auth.User, error) {
@@ -120,12 +167,23 @@ func (s *Store) ListUsers(ctx context.Context, after string, limit int) ([]auth.
 
 // UpdateUser applies u and ends the sessions that end selects, with fx,
 // in one transaction; each ended session gets a revocation that expires at
-// until. It ends nothing unless asked. ENotFound.
+// until. It ends nothing unless asked.
+//
+// The address: u.Email sets it ("" removes it, and the account is then
+// unverified whatever u.EmailVerified says). A new address whose
+// auth.EmailKey differs from the old one's is unverified unless
+// u.EmailVerified says otherwise; one with the same key (a change of case)
+// keeps the verification unless u.EmailVerified is given. u.EmailVerified
+// alone sets the verification of the current address. With u.EmailWas,
+// nothing changes and nothing ends unless the account's address still
+// has that key; otherwise ENotFound.
+//
+// ENotFound; ErrLastAdmin; auth.ErrEmailTaken.
 func (s *Store) UpdateUser(ctx context.Context, id string, u auth.UserUpdate, end auth.EndSessions, until time.Time, fx auth.Effects) (auth.User, []auth.Revocation, error) {
-	if unstorable(id) {
+	if unstorable(id, nullText(u.EmailWas)) {
 		return auth.User{}, nil, errNoMatch(opUpdateUser)
 	}
-	if unstorable(end.Except, nullText(u.Role), nullText(u.PasswordHash)) {
+	if unstorable(end.Except, nullText(u.Role), nullText(u.PasswordHash), nullText(u.Email)) {
 		return auth.User{}, nil, errUnstorable()
 	}
 	var user auth.User
@@ -136,15 +194,51 @@ func (s *Store) UpdateUser(ctx context.Context, id string, u auth.UserUpdate, en
 		user, revs, res, err = s.updateUser(ctx, tx, id, u, end, until, fx)
 		return res, err
 	})
+	if taken := s.emailTaken(err); taken != nil {
+		return auth.User{}, nil, taken
+	}
 	if err != nil {
 		return auth.User{}, nil, s.fail(opUpdateUser, err)
 	}
 	return user, revs, nil
 }
 
+// The new values of the address's columns in updateUser's UPDATE, where
+// $6 says whether the address is set, $7 is the new address and $8 its
+// key (NULL for none), and $9 the verification asked for (NULL if not).
+// Every column here is the row's old value, in SET as in WHERE.
+const (
+	newEmail    = `CASE WHEN $6 THEN CAST($7 AS TEXT) ELSE email END`
+	newEmailKey = `CASE WHEN $6 THEN CAST($8 AS TEXT) ELSE email_key END`
+	newVerified = `CASE WHEN ` + newEmailKey + ` IS NULL THEN FALSE
+		WHEN ` + newEmailKey + ` IS DISTINCT FROM email_key THEN COALESCE($9, FALSE)
+		ELSE COALESCE($9, email_verified) END`
+	// emailWas is updateUser's guard: $10 says whether u.EmailWas is
+	// set, $11 is its key.
+	emailWas = `(NOT $10 OR email_key IS NOT DISTINCT FROM CAST($11 AS TEXT))`
+)
+
+var (
+	updateUserRow = `UPDATE users SET
+		role = COALESCE($2, role), is_active = COALESCE($3, is_active),
+		password_hash = COALESCE($4, password_hash),
+		email = ` + newEmail + `, email_key = ` + newEmailKey + `, email_verified = ` + newVerified + `,
+		updated_at = $5
+		WHERE id = $1 AND ` + emailWas + ` AND (role <> COALESCE($2, role) OR is_active <> COALESCE($3, is_active)
+			OR password_hash <> COALESCE($4, password_hash)
+			OR email IS DISTINCT FROM ` + newEmail + ` OR email_verified <> ` + newVerified + `)
+		RETURNING ` + userColumns
+	// unchangedUser reads the row that updateUserRow left alone, under
+	// the same guard ($2, $3 as $10, $11 above).
+	unchangedUser = `SELECT ` + userColumns + ` FROM users
+		WHERE id = $1 AND (NOT $2 OR email_key IS NOT DISTINCT FROM CAST($3 AS TEXT))`
+)
+
 // updateUser changes the row only where a value differs, so that "no row
-// changed" tells a no-op from a change without reading first. The
-// sessions named by end are ended either way.
+// changed" tells a no-op from a change without reading first; the read
+// that follows no change repeats the EmailWas guard, so that a stale
+// guard is ENotFound either way. The sessions named by end are ended
+// whenever the user is found.
 func (s *Store) updateUser(ctx context.Context, tx querier, id string, u auth.UserUpdate, end auth.EndSessions, until time.Time, fx auth.Effects) (auth.User, []auth.Revocation, applied, error) {
 	t := now()
 	if u.KeepAnAdmin && (u.Role != nil && *u.Role != auth.RoleAdmin || u.Active != nil && !*u.Active) {
@@ -153,14 +247,12 @@ func (s *Store) updateUser(ctx context.Context, tx querier, id string, u auth.Us
 		}
 	}
 	role, active, hash := nullString(u.Role), nullBool(u.Active), nullString(u.PasswordHash)
-	user, err := scanUser(tx.QueryRowContext(ctx, `UPDATE users SET
-		role = COALESCE($2, role), is_active = COALESCE($3, is_active),
-		password_hash = COALESCE($4, password_hash), updated_at = $5
-		WHERE id = $1 AND (role <> COALESCE($2, role) OR is_active <> COALESCE($3, is_active)
-			OR password_hash <> COALESCE($4, password_hash))
-		RETURNING `+userColumns, id, role, active, hash, ms(t)))
-	if errors.Is(err, sql.ErrNoRows) { // unknown user, or nothing to change
-		user, err = userByID(ctx, tx, id)
+	addr := nullText(u.Email)
+	guarded, wasKey := u.EmailWas != nil, emailKey(nullText(u.EmailWas))
+	user, err := scanUser(tx.QueryRowContext(ctx, updateUserRow, id, role, active, hash, ms(t),
+		u.Email != nil, nullEmail(addr), emailKey(addr), nullBool(u.EmailVerified), guarded, wasKey))
+	if errors.Is(err, sql.ErrNoRows) { // unknown user, a stale guard, or nothing to change
+		user, err = scanUser(tx.QueryRowContext(ctx, unchangedUser, id, guarded, wasKey))
 	}
 	if err != nil {
 		return auth.User{}, nil, applied{}, err

@@ -64,3 +64,12 @@ func base64Value(c byte) int {
 	}
 	return -1
 }
+
+// NewSecret returns a fresh one-time secret of 256 bits (a link token, a
+// pending login), in the refresh token's form: RefreshTokenLen characters
+// of unpadded base64url. Store only HashSecret of it.
+func NewSecret() string { return randomString(32) }
+
+// LooksLikeSecret reports whether s has the shape NewSecret gives; what
+// does not is refused before any lookup.
+func LooksLikeSecret(s string) bool { return LooksLikeRefreshToken(s) }

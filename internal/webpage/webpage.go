@@ -11,7 +11,7 @@ import (
 	"path"
 )
 
-//go:embed index.html assets
+//go:embed index.html verify-email.html reset-password.html assets
 var files embed.FS
 
 // types are the content types of the files served, by extension.
@@ -27,12 +27,20 @@ var types = map[string]string{
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
 	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
-// Handler serves the page at / and its files under /assets/; any other
-// path is answered by notFound.
+// pages are the HTML pages by path: the sign-in page, and the pages that
+// links in mail lead to (the token in the fragment, see assets/link.js).
+var pages = map[string]string{
+	"/":               "index.html",
+	"/verify-email":   "verify-email.html",
+	"/reset-password": "reset-password.html",
+}
+
+// Handler serves the pages (see pages) and their files under /assets/;
+// any other path is answered by notFound.
 func Handler(notFound http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		name := "index.html"
-		if r.URL.Path != "/" {
+		name, ok := pages[r.URL.Path]
+		if !ok {
 			name = path.Clean(r.URL.Path[1:])
 		}
 		body, err := files.ReadFile(name)
@@ -48,6 +56,7 @@ func Handler(notFound http.Handler) http.Handler {
 		h.Set("Cross-Origin-Opener-Policy", "same-origin")
 		h.Set("Cross-Origin-Resource-Policy", "same-origin")
 		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+		h.Set("Referrer-Policy", "no-referrer")
 		_, _ = w.Write(body)
 	})
 }
