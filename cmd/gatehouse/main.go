@@ -40,6 +40,7 @@ func commands() []command {
 		{"keys", "manage signing keys: list, rotate", runKeys},
 		{"token", "inspect tokens: decode (unverified), verify", runToken},
 		{"audit", "list the audit trail, newest first", runAudit},
+		{"mail", "list the outbox of mail: pending, sent and failed messages", runMail},
 		{"version", "print version and build information", runVersion},
 	}
 }

@@ -100,12 +100,14 @@ var origin = auth.Origin{Actor: "outbox"}
 
 // Sender sends the outbox's messages. Run it in every replica.
 type Sender struct {
-	c       Config
-	m       *metrics
-	wake    chan struct{}
-	jitter  func(time.Duration) time.Duration
-	counted time.Time // when the queue was last counted
-	pruned  time.Time // when old messages were last pruned
+	c      Config
+	m      *metrics
+	wake   chan struct{}
+	jitter func(time.Duration) time.Duration
+
+	mu      sync.Mutex // housekeeping's, for a Drain beside a Run
+	counted time.Time  // when the queue was last counted
+	pruned  time.Time  // when old messages were last pruned
 }
 
 // New returns a Sender of c's store.
@@ -317,6 +319,8 @@ func (s *Sender) backoff(attempt int) time.Duration {
 // now when forced) and prunes old messages (hourly). Its schedule follows
 // the wall clock; what it prunes, Config.Now.
 func (s *Sender) housekeep(ctx context.Context, force bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	now := time.Now()
 	if force || now.Sub(s.counted) >= countEvery {
 		s.counted = now
