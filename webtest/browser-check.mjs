@@ -3,13 +3,17 @@
 // session that survives a reload through a silent refresh, sign-out that
 // ends it, and state-changing requests from another site refused.
 //
-// Usage: node browser-check.mjs GATEHOUSE_URL ACCESS_TTL_SECONDS ARTIFACTS_DIR
+// Then the pages that links in mail lead to: the token in the fragment is
+// consumed only when the user presses the button, never by a fetch of the
+// link (a mail scanner).
+//
+// Usage: node browser-check.mjs GATEHOUSE_URL ACCESS_TTL_SECONDS ARTIFACTS_DIR SERVER_LOG
 import { chromium } from "playwright-core";
 import http from "node:http";
 import fs from "node:fs";
 import path from "node:path";
 
-const [base, ttlArg, artifacts] = process.argv.slice(2);
+const [base, ttlArg, artifacts, serverLog] = process.argv.slice(2);
 const accessTTL = Number(ttlArg);
 fs.mkdirSync(artifacts, { recursive: true });
 
@@ -149,6 +153,8 @@ try {
   check(await page.isVisible("#signin"), "after sign-out and a reload: signed out");
   await page.setViewportSize({ width: 1280, height: 800 });
   await page.screenshot({ path: path.join(artifacts, "signed-out-desktop.png") });
+
+  await linkPages(context);
 } catch (err) {
   console.log("FAIL " + (err && err.stack ? err.stack : err));
   failures++;
@@ -156,6 +162,63 @@ try {
   await browser.close();
   attacker.close();
 }
+// linkFromLog waits for the server's log (mail goes there without SMTP)
+// to hold a link to page, and returns the newest.
+async function linkFromLog(page, after) {
+  const re = new RegExp(`link=(\\S+/${page}#token=[A-Za-z0-9_-]+)`, "g");
+  for (let i = 0; i < 100; i++) {
+    const links = [...fs.readFileSync(serverLog, "utf8").matchAll(re)].map((m) => m[1]).filter((l) => !after.includes(l));
+    if (links.length) return links[links.length - 1];
+    await new Promise((ok) => setTimeout(ok, 100));
+  }
+  throw new Error(`no ${page} link in the server log`);
+}
+
+const api = (method, p, body, bearer) => fetch(base + p, {
+  method, headers: { "Content-Type": "application/json", ...(bearer ? { Authorization: "Bearer " + bearer } : {}) },
+  body: body === undefined ? undefined : JSON.stringify(body),
+});
+
+async function linkPages(context) {
+  // A reset link for bob, fetched first as a scanner would: that consumes nothing.
+  check((await api("POST", "/auth/password/forgot", { email: "bob@example.com" })).status === 202, "forgot: 202");
+  const reset = await linkFromLog("reset-password", []);
+  const scanned = await fetch(reset);
+  check(scanned.status === 200 && (await scanned.text()).includes("Choose a new password"), "a scanner's GET of the reset link gets the page, and no token reaches the server");
+
+  requests.length = 0;
+  const page = await context.newPage();
+  await page.goto(reset);
+  await page.waitForSelector("#reset:not([hidden])");
+  check(new URL(page.url()).hash === "", "the reset page takes the token out of the address bar");
+  check(!requests.some((r) => r.method === "POST"), "the reset page posts nothing before the user acts");
+  await page.screenshot({ path: path.join(artifacts, "reset-password.png"), fullPage: true });
+  await page.fill("#new-password", "bobs-new-passphrase");
+  await page.fill("#new-password-again", "bobs-new-passphrase");
+  await page.getByRole("button", { name: "Set the new password" }).click();
+  await page.waitForFunction(() => document.getElementById("status").textContent.includes("password is changed"));
+  check(seen("POST", "/auth/password/reset", 204), "the user's click resets the password: POST /auth/password/reset 204");
+  const login = await api("POST", "/auth/login", { username: "bob", password: "bobs-new-passphrase" });
+  check(login.status === 200, "bob logs in with the new password");
+  const { access_token: bob } = await login.json();
+
+  // A verification link: the same, on /verify-email.
+  check((await api("POST", "/auth/email/verify/request", undefined, bob)).status === 202, "verify/request: 202");
+  const verify = await linkFromLog("verify-email", []);
+  await fetch(verify);
+  requests.length = 0;
+  await page.goto(verify);
+  await page.waitForSelector("#verify:not([hidden])");
+  check(new URL(page.url()).hash === "" && !requests.some((r) => r.method === "POST"), "the verify page hides the token and waits for the user");
+  await page.getByRole("button", { name: "Verify my address" }).click();
+  await page.waitForFunction(() => document.getElementById("status").textContent.includes("is verified"));
+  check(seen("POST", "/auth/email/verify", 200), "the user's click verifies the address: POST /auth/email/verify 200");
+  await page.screenshot({ path: path.join(artifacts, "verify-email-done.png"), fullPage: true });
+  const me = await (await api("GET", "/me", undefined, bob)).json();
+  check(me.email_verified === true, "GET /me: email_verified true");
+  await page.close();
+}
+
 if (failures) {
   console.log(`webtest: ${failures} check(s) failed; screenshots in ${artifacts}`);
   process.exit(1);

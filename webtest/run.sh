@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Gatehouse's web page in headless Chromium (Debian's chromium, driven by
 # playwright-core): sign in, no token in document.cookie, a silent refresh
-# after the access token expires, cross-site form posts refused, sign out.
+# after the access token expires, cross-site form posts refused, sign out;
+# then the pages that mail links lead to (reset, verification), which post
+# their token only on the user's click.
 # Screenshots go to webtest/artifacts/. Installs what it needs; fails if it
 # cannot.
 set -euo pipefail
@@ -22,6 +24,6 @@ GATEHOUSE_ADDR="127.0.0.1:$port" GATEHOUSE_DATABASE_URL="sqlite:$work/web.db" GA
   "$work/gatehouse" serve --demo >"$work/gatehouse.log" 2>&1 &
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
 rm -rf "$here/artifacts"
-node "$here/browser-check.mjs" "http://127.0.0.1:$port" "$ttl" "$here/artifacts" || {
+node "$here/browser-check.mjs" "http://127.0.0.1:$port" "$ttl" "$here/artifacts" "$work/gatehouse.log" || {
   echo "webtest: server log:"; tail -n 40 "$work/gatehouse.log"; exit 1
 }

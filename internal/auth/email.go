@@ -3,6 +3,7 @@ package auth
 import (
 	"net/mail"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -23,7 +24,7 @@ var ErrEmailTaken = Reasonf(EConflict, "email_taken", "Email address already in 
 func ValidateEmail(addr string) (string, error) {
 	addr = strings.TrimSpace(addr)
 	bad := Errorf(EInvalid, "email must be one address such as name@example.com, at most %d characters", MaxEmailLen)
-	if addr == "" || len(addr) > MaxEmailLen || !utf8.ValidString(addr) || !StorableText(addr) {
+	if addr == "" || len(addr) > MaxEmailLen || !utf8.ValidString(addr) || !StorableText(addr) || !plainRunes(addr) {
 		return "", bad
 	}
 	parsed, err := mail.ParseAddress(addr)
@@ -52,9 +53,21 @@ func validDomain(d string) bool {
 			return false
 		}
 		for _, r := range l {
-			if r != '-' && !(r >= 'a' && r <= 'z') && !(r >= 'A' && r <= 'Z') && !(r >= '0' && r <= '9') && r < 0x80 {
+			if r < 0x80 && r != '-' && !(r >= 'a' && r <= 'z') && !(r >= 'A' && r <= 'Z') && !(r >= '0' && r <= '9') {
 				return false
 			}
+		}
+	}
+	return true
+}
+
+// plainRunes accepts, beyond ASCII, only letters, marks and digits: no
+// format characters (bidirectional overrides, zero-width joiners), spaces
+// or symbols that would make one address look like another.
+func plainRunes(s string) bool {
+	for _, r := range s {
+		if r >= 0x80 && !unicode.IsLetter(r) && !unicode.IsMark(r) && !unicode.IsDigit(r) {
+			return false
 		}
 	}
 	return true

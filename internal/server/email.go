@@ -18,6 +18,33 @@ type detailJSON struct {
 	Detail string `json:"detail"`
 }
 
+// The bodies of the email flows; each validate names a missing field.
+type (
+	tokenBody struct {
+		Token *string `json:"token"`
+	}
+	resetBody struct {
+		Token *string `json:"token"`
+		New   *string `json:"new_password"`
+	}
+	forgotBody struct {
+		Email *string `json:"email"`
+	}
+	changeEmailBody struct {
+		Email   *string `json:"email"`
+		Current *string `json:"current_password"`
+	}
+)
+
+func (b tokenBody) validate() error  { return require(field{"token", b.Token}) }
+func (b forgotBody) validate() error { return require(field{"email", b.Email}) }
+func (b resetBody) validate() error {
+	return require(field{"token", b.Token}, field{"new_password", b.New})
+}
+func (b changeEmailBody) validate() error {
+	return require(field{"email", b.Email}, field{"current_password", b.Current})
+}
+
 // requestVerification: POST /auth/email/verify/request (authenticated) →
 // 202, a link to the caller's unverified address.
 func (s *Server) requestVerification(w http.ResponseWriter, r *http.Request) error {
@@ -30,13 +57,11 @@ func (s *Server) requestVerification(w http.ResponseWriter, r *http.Request) err
 
 // verifyEmail: POST /auth/email/verify {"token"} → 200 the user object.
 func (s *Server) verifyEmail(w http.ResponseWriter, r *http.Request) error {
-	var body struct {
-		Token *string `json:"token"`
-	}
+	var body tokenBody
 	if err := decodeJSON(r, &body); err != nil {
 		return err
 	}
-	if err := require(field{"token", body.Token}); err != nil {
+	if err := body.validate(); err != nil {
 		return err
 	}
 	u, err := s.cfg.Accounts.VerifyEmail(r.Context(), *body.Token, s.origin(r))
@@ -51,13 +76,11 @@ func (s *Server) verifyEmail(w http.ResponseWriter, r *http.Request) error {
 // answer, after the same work, whether or not an account uses the address.
 // Only the client's own rate answers otherwise (429).
 func (s *Server) forgotPassword(w http.ResponseWriter, r *http.Request) error {
-	var body struct {
-		Email *string `json:"email"`
-	}
+	var body forgotBody
 	if err := decodeJSON(r, &body); err != nil {
 		return err
 	}
-	if err := require(field{"email", body.Email}); err != nil {
+	if err := body.validate(); err != nil {
 		return err
 	}
 	if err := s.cfg.Accounts.ForgotPassword(r.Context(), *body.Email, s.origin(r)); err != nil {
@@ -70,14 +93,11 @@ func (s *Server) forgotPassword(w http.ResponseWriter, r *http.Request) error {
 // resetPassword: POST /auth/password/reset {"token","new_password"} → 204;
 // every session of the user ends. Not a login.
 func (s *Server) resetPassword(w http.ResponseWriter, r *http.Request) error {
-	var body struct {
-		Token *string `json:"token"`
-		New   *string `json:"new_password"`
-	}
+	var body resetBody
 	if err := decodeJSON(r, &body); err != nil {
 		return err
 	}
-	if err := require(field{"token", body.Token}, field{"new_password", body.New}); err != nil {
+	if err := body.validate(); err != nil {
 		return err
 	}
 	if err := s.cfg.Accounts.ResetPassword(r.Context(), *body.Token, *body.New, s.origin(r)); err != nil {
@@ -90,14 +110,11 @@ func (s *Server) resetPassword(w http.ResponseWriter, r *http.Request) error {
 // changeEmail: PUT /me/email {"email","current_password"} → 202: a link to
 // the new address, a notice to the old one.
 func (s *Server) changeEmail(w http.ResponseWriter, r *http.Request) error {
-	var body struct {
-		Email   *string `json:"email"`
-		Current *string `json:"current_password"`
-	}
+	var body changeEmailBody
 	if err := decodeJSON(r, &body); err != nil {
 		return err
 	}
-	if err := require(field{"email", body.Email}, field{"current_password", body.Current}); err != nil {
+	if err := body.validate(); err != nil {
 		return err
 	}
 	if err := s.cfg.Accounts.ChangeEmail(r.Context(), principalOf(r), *body.Email, *body.Current, s.origin(r)); err != nil {
