@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -32,9 +34,13 @@ func TestOutboxSurvivesKill(t *testing.T) {
 	if a := first.call("POST", "/auth/password/forgot", "", `{"email":"alice@example.com"}`); a.status != 202 {
 		t.Fatalf("forgot: %d %v", a.status, a.body)
 	}
-	// Wait until the sender has tried and failed at least once.
+	// Wait until the sender has tried and failed at least once, as
+	// `gatehouse mail list` shows it.
 	within(t, 10*time.Second, "a failed attempt", func() bool {
-		return strings.Contains(first.logs.String(), "trying again later")
+		list := exec.Command(bin, "mail", "list", "--state", "pending", "--json")
+		list.Env = append(os.Environ(), env...)
+		out, err := list.Output()
+		return err == nil && strings.Contains(string(out), `"kind":"reset"`) && !strings.Contains(string(out), `"attempts":0`)
 	})
 	if err := first.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
