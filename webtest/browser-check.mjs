@@ -165,7 +165,7 @@ try {
 // linkFromLog waits for the server's log (mail goes there without SMTP)
 // to hold a link to page, and returns the newest.
 async function linkFromLog(page, after) {
-  const re = new RegExp(`link=(\\S+/${page}#token=[A-Za-z0-9_-]+)`, "g");
+  const re = new RegExp(`link="?(https?://[^"\\s]+/${page}#token=[A-Za-z0-9_-]+)`, "g");
   for (let i = 0; i < 100; i++) {
     const links = [...fs.readFileSync(serverLog, "utf8").matchAll(re)].map((m) => m[1]).filter((l) => !after.includes(l));
     if (links.length) return links[links.length - 1];
