@@ -529,3 +529,23 @@ func TestSendLimits(t *testing.T) {
 		t.Fatal("429 without Retry-After")
 	}
 }
+
+// TestMailMetrics: the outbox's metrics are served on /metrics: messages
+// sent by kind, retried, failed, and the queue's depth.
+func TestMailMetrics(t *testing.T) {
+	t.Parallel()
+	m := newMailEnv(t)
+	expect(t, m.call("POST", "/auth/password/forgot", "", map[string]string{"email": "bob@example.com"}), 202, "")
+	m.next()
+	m.smtp.Fail(451, smtptest.PhaseRcpt)
+	expect(t, m.call("POST", "/auth/password/forgot", "", map[string]string{"email": "alice@example.com"}), 202, "")
+	eventually(t, 10*time.Second, func() bool {
+		return strings.Contains(string(m.do("GET", "/metrics", "", nil).body), "\ngatehouse_mail_retried_total 1")
+	})
+	r := m.do("GET", "/metrics", "", nil)
+	for _, want := range []string{`gatehouse_mail_sent_total{kind="reset"} 1`, "\ngatehouse_mail_retried_total 1", "\ngatehouse_mail_failed_total 0", "\ngatehouse_mail_queue_depth "} {
+		if !strings.Contains(string(r.body), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+}
