@@ -270,11 +270,11 @@ func (s *Service) ForgotPassword(ctx context.Context, addr string, o auth.Origin
 	}
 	req := auth.Mail{Kind: auth.MailResetRequest, To: addr, MessageID: "reset-request." + token.NewSecret()}
 	fx := s.audit.Effects(ctx, o, auth.AuditEvent{Event: auth.AuditResetRequested})
-	if err := s.store.EnqueueMail(ctx, req, fx); err != nil {
-		return err
-	}
-	s.queued(auth.Effects{Mail: []auth.Mail{req}})
-	return nil
+	// The sender is not woken: it finds the request at its next poll, so
+	// that the work a request for an account's address causes in the
+	// background does not follow each request, where its timing could
+	// be told apart.
+	return s.store.EnqueueMail(ctx, req, fx)
 }
 
 // ResolveResetRequest decides, in the background, what a reset request
