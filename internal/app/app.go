@@ -214,22 +214,28 @@ func (a *App) wakeOutbox() {
 }
 
 // initMail builds the composer, and the transport the sender uses: SMTP
-// when GATEHOUSE_SMTP_URL is set, the log otherwise.
+// when GATEHOUSE_SMTP_URL is set, the log otherwise. With an encryption
+// key, the bodies that wait in the outbox (live links) are sealed, and
+// opened only to be sent.
 func (a *App) initMail() (mail.Transport, error) {
 	m := a.Config.Mail.WithDefaults(a.Config.Issuer)
-	c, err := mail.NewComposer(mail.Config{Product: m.Product, LinkBase: m.LinkBase, From: m.From, Templates: m.Templates})
+	var sealer mail.Sealer
+	if a.Sealer != nil {
+		sealer = a.Sealer
+	}
+	c, err := mail.NewComposer(mail.Config{Product: m.Product, LinkBase: m.LinkBase, From: m.From, Templates: m.Templates, Sealer: sealer})
 	if err != nil {
 		return nil, fmt.Errorf("mail: %w", err)
 	}
 	a.Mailer = c
 	if m.SMTPURL == "" {
-		return mail.NewLog(a.Log), nil
+		return mail.Unsealing(mail.NewLog(a.Log), sealer), nil
 	}
 	smtp, err := mail.NewSMTP(m.SMTPURL, m.From, a.Log)
 	if err != nil {
 		return nil, err
 	}
-	return smtp, nil
+	return mail.Unsealing(smtp, sealer), nil
 }
 
 // rateLimits counts in Redis when there is one, under OwnKeys, falling

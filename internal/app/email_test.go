@@ -554,3 +554,32 @@ func TestMailMetrics(t *testing.T) {
 		}
 	}
 }
+
+// TestEmailSealedAtRest: with GATEHOUSE_ENCRYPTION_KEY, a message waiting
+// in the outbox (the SMTP server is down) holds its link only sealed; it
+// is opened to be sent once the server is back.
+func TestEmailSealedAtRest(t *testing.T) {
+	t.Parallel()
+	smtp := smtptest.Start(t)
+	smtp.Stop()
+	cfg := mailConfig(t, smtp)
+	cfg.EncryptionKey = []byte("0123456789abcdef0123456789ABCDEF")
+	cfg.Mail.RetryMin, cfg.Mail.RetryMax = time.Second, time.Second
+	m := startMail(t, cfg, smtp)
+	expect(t, m.call("POST", "/auth/password/forgot", "", map[string]string{"email": "bob@example.com"}), 202, "")
+	var body string
+	eventually(t, 10*time.Second, func() bool {
+		msgs, err := m.app.Store.ListMail(context.Background(), auth.MailFilter{State: auth.MailPending, Limit: 10})
+		if err != nil || len(msgs) != 1 || msgs[0].Kind != auth.MailReset || msgs[0].Attempts == 0 {
+			return false
+		}
+		body = msgs[0].Text + msgs[0].HTML
+		return true
+	})
+	if !strings.HasPrefix(body, "sealed:") || strings.Contains(body, "token") || strings.Contains(body, "reset-password") {
+		t.Fatalf("a pending message's body in the clear: %.200s", body)
+	}
+	smtp.Restart()
+	_, tok := m.link(m.next())
+	expect(t, m.call("POST", "/auth/password/reset", "", map[string]string{"token": tok, "new_password": "bobs-new-password"}), 204, "")
+}

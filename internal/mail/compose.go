@@ -33,6 +33,10 @@ type Config struct {
 	LinkBase  string // e.g. "https://id.example.com" (no trailing slash)
 	From      string // RFC 5322 From address, e.g. "no-reply@example.com" or `"Gatehouse" <no-reply@x>`
 	Templates string // folder of overriding templates, "" for the embedded ones only
+	// Sealer, when set, encrypts the bodies of the messages composed, as
+	// the outbox keeps them until they are sent (they hold live links);
+	// Unsealing opens them for the transport.
+	Sealer Sealer
 }
 
 // Data is what a template sees.
@@ -109,6 +113,7 @@ type Composer struct {
 	product, linkBase, from, domain string
 	templates                       map[string]pair
 	now                             func() time.Time
+	sealer                          Sealer
 }
 
 // pair is a template's parts: the subject line and the body of the
@@ -142,6 +147,7 @@ func NewComposer(c Config) (*Composer, error) {
 		domain:    from.Address[strings.LastIndexByte(from.Address, '@')+1:],
 		templates: make(map[string]pair, len(kinds)),
 		now:       time.Now,
+		sealer:    c.Sealer,
 	}
 	overrides, err := readOverrides(c.Templates)
 	if err != nil {
@@ -302,10 +308,10 @@ func (c *Composer) Compose(template string, kind auth.MailKind, to, userID strin
 	if err != nil {
 		return auth.Mail{}, fmt.Errorf("compose mail: id: %w", err)
 	}
-	return auth.Mail{
+	return sealBody(c.sealer, auth.Mail{
 		ID: id.String(), MessageID: id.String() + "@" + c.domain, Kind: kind, To: to, UserID: userID,
 		Subject: subject, Text: text, HTML: html, State: auth.MailPending,
-	}, nil
+	})
 }
 
 // render runs both parts of p on d (with the product and the link
