@@ -371,12 +371,6 @@ func (s *Service) update(ctx context.Context, p Patch) (auth.UserUpdate, error) 
 	return upd, nil
 }
 
-// apply stores a change with its audit event and spreads the revocations
-// of the sessions it ended.
-func (s *Service) apply(ctx context.Context, id string, upd auth.UserUpdate, end auth.EndSessions, o auth.Origin, e auth.AuditEvent) (auth.User, error) {
-	return s.applyFx(ctx, id, upd, end, s.audit.Effects(ctx, o, e))
-}
-
 // applyFx stores a change with its effects, spreads the revocations of
 // the sessions it ended and wakes the sender for the messages it queued.
 func (s *Service) applyFx(ctx context.Context, id string, upd auth.UserUpdate, end auth.EndSessions, fx auth.Effects) (auth.User, error) {
