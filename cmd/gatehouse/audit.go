@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
-	"text/tabwriter"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/app"
@@ -91,44 +89,15 @@ func parseSince(v string, now time.Time) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("--since %q: use an RFC 3339 time such as 2026-01-02T15:04:05Z or a duration such as 24h", v)
 }
 
-// auditPrinter prints events as a table, or as JSON lines.
-type auditPrinter struct {
-	json *json.Encoder
-	tw   *tabwriter.Writer
-}
-
-func newAuditPrinter(w io.Writer, asJSON bool) *auditPrinter {
-	if asJSON {
-		return &auditPrinter{json: json.NewEncoder(jsonWriter{w})}
-	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TIME\tEVENT\tUSER\tSESSION\tACTOR\tIP\tDETAIL")
-	return &auditPrinter{tw: tw}
-}
-
-func (p *auditPrinter) print(e auth.AuditEvent) error {
-	if p.json != nil {
-		return p.json.Encode(audit.ToJSON(e))
-	}
-	user := e.Username
-	if user == "" {
-		user = e.UserID
-	}
-	_, err := fmt.Fprintf(p.tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", cells(e.Time.UTC().Format(time.RFC3339),
-		string(e.Event), dash(user), dash(e.SessionID), dash(e.Actor), dash(e.IP), dash(e.Detail))...)
-	return err
-}
-
-func (p *auditPrinter) flush() error {
-	if p.tw != nil {
-		return p.tw.Flush()
-	}
-	return nil
-}
-
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
+// newAuditPrinter prints events as a table, or as JSON lines.
+func newAuditPrinter(w io.Writer, asJSON bool) *printer[auth.AuditEvent] {
+	return newPrinter(w, asJSON, []string{"TIME", "EVENT", "USER", "SESSION", "ACTOR", "IP", "DETAIL"},
+		func(e auth.AuditEvent) []string {
+			user := e.Username
+			if user == "" {
+				user = e.UserID
+			}
+			return []string{e.Time.UTC().Format(time.RFC3339), string(e.Event), dash(user), dash(e.SessionID), dash(e.Actor), dash(e.IP), dash(e.Detail)}
+		},
+		func(e auth.AuditEvent) any { return audit.ToJSON(e) })
 }

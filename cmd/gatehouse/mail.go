@@ -2,12 +2,10 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"strconv"
-	"text/tabwriter"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/app"
@@ -103,19 +101,13 @@ func eachMail(ctx context.Context, st mailLister, f auth.MailFilter, limit int, 
 	return nil
 }
 
-// mailPrinter prints messages as a table, or as JSON lines.
-type mailPrinter struct {
-	json *json.Encoder
-	tw   *tabwriter.Writer
-}
-
-func newMailPrinter(w io.Writer, asJSON bool) *mailPrinter {
-	if asJSON {
-		return &mailPrinter{json: json.NewEncoder(jsonWriter{w})}
-	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tCREATED\tSTATE\tKIND\tTO\tATTEMPTS\tLAST ERROR")
-	return &mailPrinter{tw: tw}
+// newMailPrinter prints messages as a table, or as JSON lines.
+func newMailPrinter(w io.Writer, asJSON bool) *printer[auth.Mail] {
+	return newPrinter(w, asJSON, []string{"ID", "CREATED", "STATE", "KIND", "TO", "ATTEMPTS", "LAST ERROR"},
+		func(m auth.Mail) []string {
+			return []string{m.ID, m.CreatedAt.UTC().Format(time.RFC3339), string(m.State), string(m.Kind),
+				auth.Redacted(m.To), strconv.Itoa(m.Attempts), dash(m.LastError)}
+		}, toMailJSON)
 }
 
 // mailJSON is a message as `mail list --json` prints it: never its
@@ -134,33 +126,21 @@ type mailJSON struct {
 	SentAt        *time.Time `json:"sent_at"`         // null unless sent
 }
 
-func (p *mailPrinter) print(m auth.Mail) error {
-	if p.json != nil {
-		j := mailJSON{
-			ID: m.ID, MessageID: m.MessageID, CreatedAt: m.CreatedAt.UTC(), State: string(m.State), Kind: string(m.Kind),
-			To: auth.Redacted(m.To), UserID: m.UserID, Attempts: m.Attempts, LastError: m.LastError,
-		}
-		if m.State == auth.MailPending {
-			j.NextAttemptAt = utcPtr(m.NextAttemptAt)
-		}
-		if !m.SentAt.IsZero() {
-			j.SentAt = utcPtr(m.SentAt)
-		}
-		return p.json.Encode(j)
+func toMailJSON(m auth.Mail) any {
+	j := mailJSON{
+		ID: m.ID, MessageID: m.MessageID, CreatedAt: m.CreatedAt.UTC(), State: string(m.State), Kind: string(m.Kind),
+		To: auth.Redacted(m.To), UserID: m.UserID, Attempts: m.Attempts, LastError: m.LastError,
 	}
-	_, err := fmt.Fprintf(p.tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", cells(m.ID, m.CreatedAt.UTC().Format(time.RFC3339),
-		string(m.State), string(m.Kind), auth.Redacted(m.To), strconv.Itoa(m.Attempts), dash(m.LastError))...)
-	return err
+	if m.State == auth.MailPending {
+		j.NextAttemptAt = utcPtr(m.NextAttemptAt)
+	}
+	if !m.SentAt.IsZero() {
+		j.SentAt = utcPtr(m.SentAt)
+	}
+	return j
 }
 
 func utcPtr(t time.Time) *time.Time {
 	t = t.UTC()
 	return &t
-}
-
-func (p *mailPrinter) flush() error {
-	if p.tw != nil {
-		return p.tw.Flush()
-	}
-	return nil
 }

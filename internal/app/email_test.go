@@ -9,7 +9,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -287,19 +286,9 @@ func TestResetTokenRace(t *testing.T) {
 	expect(t, m.call("POST", "/auth/password/forgot", "", map[string]string{"email": "alice@example.com"}), 202, "")
 	_, tok := m.link(m.next())
 	const n = 20
-	statuses := make([]int, n)
-	var wg sync.WaitGroup
-	gate := make(chan struct{})
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-gate
-			statuses[i] = m.invalid(anyRequest+"a race").do("POST", "/auth/password/reset", "", map[string]string{"token": tok, "new_password": "a-new-password-" + string(rune('a'+i))}).status
-		}()
-	}
-	close(gate)
-	wg.Wait()
+	statuses := atOnce(n, func(i int) int {
+		return m.invalid(anyRequest+"a race").do("POST", "/auth/password/reset", "", map[string]string{"token": tok, "new_password": "a-new-password-" + string(rune('a'+i))}).status
+	})
 	won := 0
 	for _, s := range statuses {
 		switch s {

@@ -216,19 +216,7 @@ func eventually(t *testing.T, within time.Duration, check func() bool) {
 // get 401.
 func oneWinner(t *testing.T, n int, refresh func(i int) int) {
 	t.Helper()
-	statuses := make([]int, n)
-	var wg sync.WaitGroup
-	gate := make(chan struct{})
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-gate
-			statuses[i] = refresh(i)
-		}()
-	}
-	close(gate)
-	wg.Wait()
+	statuses := atOnce(n, refresh)
 	wins := 0
 	for _, s := range statuses {
 		switch s {
@@ -242,4 +230,23 @@ func oneWinner(t *testing.T, n int, refresh func(i int) int) {
 	if wins != 1 {
 		t.Fatalf("%d of %d concurrent refreshes succeeded, want exactly 1: %v", wins, n, statuses)
 	}
+}
+
+// atOnce calls f(0) … f(n-1) in n goroutines released at the same
+// instant, and returns what each returned.
+func atOnce(n int, f func(i int) int) []int {
+	out := make([]int, n)
+	var wg sync.WaitGroup
+	gate := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-gate
+			out[i] = f(i)
+		}()
+	}
+	close(gate)
+	wg.Wait()
+	return out
 }
