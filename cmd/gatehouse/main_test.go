@@ -53,6 +53,7 @@ func TestHelp(t *testing.T) {
 		{"user", "set-role", "--help"}, {"user", "disable", "--help"}, {"user", "enable", "--help"}, {"user", "delete", "--help"},
 		{"keys", "list", "--help"}, {"keys", "rotate", "--help"}, {"keys", "reseal", "--help"}, {"token", "decode", "--help"}, {"token", "verify", "--help"},
 		{"version", "--help"}, {"user", "--help"}, {"keys", "--help"}, {"token", "--help"}, {"audit", "--help"},
+		{"user", "set-email", "--help"}, {"mail", "--help"}, {"mail", "list", "--help"},
 	} {
 		code, _, errs := c.run("", args...)
 		if code != 0 || !strings.Contains(errs, "Usage: gatehouse") {
@@ -100,6 +101,38 @@ func TestUserAdministration(t *testing.T) {
 	c.ok("", "user", "delete", "dave")
 	if code, _, _ := c.run("", "user", "delete", "dave"); code != 1 {
 		t.Fatalf("deleting twice: exit %d", code)
+	}
+}
+
+// Addresses from the command line count as verified: an administrator
+// vouches for them. Taken and malformed ones are refused; "" removes one.
+func TestUserEmail(t *testing.T) {
+	c := newCLI(t)
+	out := c.ok("erin's passphrase\n", "user", "add", "erin", "--email", "Erin@Example.com", "--password-stdin")
+	if !strings.Contains(out, "address Erin@Example.com, verified") {
+		t.Fatalf("add: %q", out)
+	}
+	if code, _, errs := c.run("frank's passphrase\n", "user", "add", "frank", "--email", "erin@example.com", "--password-stdin"); code != 1 || !strings.Contains(errs, "already in use") {
+		t.Fatalf("taken address: %d %q", code, errs)
+	}
+	if code, _, errs := c.run("frank's passphrase\n", "user", "add", "frank", "--email", "not-an-address", "--password-stdin"); code != 1 || !strings.Contains(errs, "email must be") {
+		t.Fatalf("malformed address: %d %q", code, errs)
+	}
+	if out = c.ok("", "user", "set-email", "erin", "erin@new.example"); !strings.Contains(out, "address erin@new.example, verified") {
+		t.Fatalf("set-email: %q", out)
+	}
+	if out = c.ok("", "user", "list"); !strings.Contains(out, "erin@new.example") || !strings.Contains(out, "EMAIL") {
+		t.Fatalf("list: %q", out)
+	}
+	// The old verified address is told of the change, through the outbox.
+	if out = c.ok("", "mail", "list"); !strings.Contains(out, "notice") || !strings.Contains(out, "E***@Example.com") {
+		t.Fatalf("mail list: %q", out)
+	}
+	if out = c.ok("", "user", "set-email", "erin", ""); !strings.Contains(out, "address removed") {
+		t.Fatalf("remove: %q", out)
+	}
+	if code, _, _ := c.run("", "user", "set-email", "nobody", "x@example.com"); code != 1 {
+		t.Fatalf("unknown user: exit %d", code)
 	}
 }
 
