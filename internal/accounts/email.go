@@ -278,9 +278,10 @@ func (s *Service) ForgotPassword(ctx context.Context, addr string, o auth.Origin
 }
 
 // ResolveResetRequest decides, in the background, what a reset request
-// becomes: for an address that an account uses and that is within its
-// limits, a reset link (the user's older ones voided) and its audit
-// event; otherwise nothing. It implements outbox.Resolver.
+// becomes: for an address that an active account uses and that is within
+// its limits, a reset link (the user's older ones voided) and its audit
+// event; otherwise nothing (a disabled account gets no link: it could
+// not log in with the new password). It implements outbox.Resolver.
 func (s *Service) ResolveResetRequest(ctx context.Context, req auth.Mail) (string, auth.Effects, error) {
 	u, err := s.store.UserByEmail(ctx, req.To)
 	if auth.ErrorCode(err) == auth.ENotFound {
@@ -289,7 +290,7 @@ func (s *Service) ResolveResetRequest(ctx context.Context, req auth.Mail) (strin
 	if err != nil {
 		return "", auth.Effects{}, err
 	}
-	if s.mailer == nil || !s.sendAllowed(ctx, auth.MailReset, u.Email) {
+	if s.mailer == nil || !u.Active || !s.sendAllowed(ctx, auth.MailReset, u.Email) {
 		return "", auth.Effects{}, nil
 	}
 	fx, err := s.linkMail(u, u.Email, auth.PurposeResetPassword, auth.MailReset, mail.TemplateReset, mail.PathResetPassword, s.resetTTL)

@@ -275,6 +275,12 @@ func TestPasswordReset(t *testing.T) {
 	m.wantAudit(time.Time{}, auth.AuditEvent{Event: auth.AuditPasswordReset, UserID: me.str(t, "id"), Username: "bob",
 		IP: "127.0.0.1", UserAgent: "Go-http-client/1.1", Detail: "sessions_ended=2"})
 	m.quiet()
+
+	// A disabled account gets no link, and the same answer.
+	admin := m.login("alice", "secret123")
+	expect(t, m.call("PATCH", "/admin/users/"+me.str(t, "id"), admin.access, map[string]any{"is_active": false}), 200, "")
+	expect(t, m.call("POST", "/auth/password/forgot", "", map[string]string{"email": "bob@example.com"}), 202, "If an account uses that address, a reset link has been sent to it")
+	m.quiet()
 	m.noTokenAnswered(tok, newer)
 }
 
