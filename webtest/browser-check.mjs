@@ -174,20 +174,42 @@ async function linkFromLog(page, after) {
   throw new Error(`no ${page} link in the server log`);
 }
 
-const api = (method, p, body, bearer) => fetch(base + p, {
-  method, headers: { "Content-Type": "application/json", ...(bearer ? { Authorization: "Bearer " + bearer } : {}) },
-  body: body === undefined ? undefined : JSON.stringify(body),
-});
+function api(method, p, body, bearer) {
+  return fetch(base + p, {
+    method, headers: { "Content-Type": "application/json", ...(bearer ? { Authorization: "Bearer " + bearer } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+}
 
 async function linkPages(context) {
-  // A reset link for bob, fetched first as a scanner would: that consumes nothing.
+  const page = await context.newPage();
+
+  // A verification link for bob, fetched first as a scanner would: that
+  // consumes nothing; the user's click does.
+  const login = await api("POST", "/auth/login", { username: "bob", password: "password456" });
+  const { access_token: bob } = await login.json();
+  check((await api("POST", "/auth/email/verify/request", undefined, bob)).status === 202, "verify/request: 202");
+  const verify = await linkFromLog("verify-email", []);
+  const scannedVerify = await fetch(verify);
+  check(scannedVerify.status === 200 && (await scannedVerify.text()).includes("Verify your email address"), "a scanner's GET of the verification link gets the page, and no token reaches the server");
+  requests.length = 0;
+  await page.goto(verify);
+  await page.waitForSelector("#verify:not([hidden])");
+  check(new URL(page.url()).hash === "", "the verify page takes the token out of the address bar");
+  check(!requests.some((r) => r.method === "POST"), "the verify page posts nothing before the user acts");
+  await page.getByRole("button", { name: "Verify my address" }).click();
+  await page.waitForFunction(() => document.getElementById("status").textContent.includes("is verified"));
+  check(seen("POST", "/auth/email/verify", 200), "the user's click verifies the address: POST /auth/email/verify 200");
+  await page.screenshot({ path: path.join(artifacts, "verify-email-done.png"), fullPage: true });
+  const me = await (await api("GET", "/me", undefined, bob)).json();
+  check(me.email_verified === true, "GET /me: email_verified true");
+
+  // A reset link, the same way.
   check((await api("POST", "/auth/password/forgot", { email: "bob@example.com" })).status === 202, "forgot: 202");
   const reset = await linkFromLog("reset-password", []);
   const scanned = await fetch(reset);
   check(scanned.status === 200 && (await scanned.text()).includes("Choose a new password"), "a scanner's GET of the reset link gets the page, and no token reaches the server");
-
   requests.length = 0;
-  const page = await context.newPage();
   await page.goto(reset);
   await page.waitForSelector("#reset:not([hidden])");
   check(new URL(page.url()).hash === "", "the reset page takes the token out of the address bar");
@@ -198,24 +220,8 @@ async function linkPages(context) {
   await page.getByRole("button", { name: "Set the new password" }).click();
   await page.waitForFunction(() => document.getElementById("status").textContent.includes("password is changed"));
   check(seen("POST", "/auth/password/reset", 204), "the user's click resets the password: POST /auth/password/reset 204");
-  const login = await api("POST", "/auth/login", { username: "bob", password: "bobs-new-passphrase" });
-  check(login.status === 200, "bob logs in with the new password");
-  const { access_token: bob } = await login.json();
-
-  // A verification link: the same, on /verify-email.
-  check((await api("POST", "/auth/email/verify/request", undefined, bob)).status === 202, "verify/request: 202");
-  const verify = await linkFromLog("verify-email", []);
-  await fetch(verify);
-  requests.length = 0;
-  await page.goto(verify);
-  await page.waitForSelector("#verify:not([hidden])");
-  check(new URL(page.url()).hash === "" && !requests.some((r) => r.method === "POST"), "the verify page hides the token and waits for the user");
-  await page.getByRole("button", { name: "Verify my address" }).click();
-  await page.waitForFunction(() => document.getElementById("status").textContent.includes("is verified"));
-  check(seen("POST", "/auth/email/verify", 200), "the user's click verifies the address: POST /auth/email/verify 200");
-  await page.screenshot({ path: path.join(artifacts, "verify-email-done.png"), fullPage: true });
-  const me = await (await api("GET", "/me", undefined, bob)).json();
-  check(me.email_verified === true, "GET /me: email_verified true");
+  check((await api("GET", "/me", undefined, bob)).status === 401, "the reset ended bob's sessions");
+  check((await api("POST", "/auth/login", { username: "bob", password: "bobs-new-passphrase" })).status === 200, "bob logs in with the new password");
   await page.close();
 }
 
