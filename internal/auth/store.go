@@ -125,6 +125,7 @@ type Store interface {
 	AuditStore
 	SecretStore
 	OutboxStore
+	MFAStore
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 	// Close releases the connections.
