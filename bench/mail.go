@@ -385,7 +385,8 @@ func seedOutbox(path string, n int, tag string) (err error) {
 }
 
 // meBacklog measures GET /me (as me-one: one token, -c connections) on a
-// gatehouse whose outbox is draining outboxBacklog messages, the
+// gatehouse whose outbox is draining a backlog of outboxBacklog messages
+// or more, the
 // measurement starting as soon as /readyz answers, alternating with the
 // same on a gatehouse with an empty outbox. Both start, each run, from a
 // copy of one template database (keys, the bench user, the token's

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -205,5 +206,19 @@ func TestEmailGoalsAndRatios(t *testing.T) {
 	}
 	if len(got) != 2 {
 		t.Errorf("ratios %v", got)
+	}
+	md := markdown(&Report{Results: rs, Goals: goals(rs), Ratios: ratios(rs)})
+	for _, want := range []string{
+		"### Ratios without a target",
+		"| outbox delivery ÷ a plain go-mail loop to the same sink (SQLite) | 0.500× | median of runs paired",
+		"SMTP sink in the harness's process",
+		"GATEHOUSE_FORGOT_RATE=0 GATEHOUSE_MAIL_PER_ADDRESS_MINUTE=0 GATEHOUSE_MAIL_PER_ADDRESS_HOUR=0",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("BENCHMARKS.md section lacks %q", want)
+		}
+	}
+	if md := markdown(&Report{}); strings.Contains(md, "SMTP sink") || strings.Contains(md, "Ratios without") {
+		t.Error("a report without email figures speaks of them")
 	}
 }
