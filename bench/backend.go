@@ -60,8 +60,10 @@ func (h *harness) backend(b string) {
 		fmt.Printf("  made %d access tokens in %s\n", h.o.tokens, time.Since(start).Round(time.Millisecond))
 	}
 	prev := h.startBefore(b)
+	var prevOne, prevMany string // -before's token files
 	if prev != nil {
 		defer stopProc(prev.t.cmd)
+		prevOne, prevMany = prev.one, prev.many
 	}
 	me := func(file string) func(int) load {
 		return func(int) load {
@@ -91,9 +93,9 @@ func (h *harness) backend(b string) {
 	h.interleave(
 		h.wrkJob(bare, "baseline/bare@"+b, "bare net/http handler writing a small JSON body, same wrk script as GET /me", me(one)),
 		h.wrkJob(t, b+"/me-one", whatMeOne, me(one)),
-		prev.job(h, b+"/me-one", whatMeOne, me(prev.one)),
+		prev.job(h, b+"/me-one", whatMeOne, me(prevOne)),
 		h.wrkJob(t, b+"/me-10k", whatMe10k, me(many)),
-		prev.job(h, b+"/me-10k", whatMe10k, me(prev.many)),
+		prev.job(h, b+"/me-10k", whatMe10k, me(prevMany)),
 	)
 	stopBare()
 	h.interleave(h.hashJob(b), h.wrkJob(t, b+"/login", whatLogin, login), prev.job(h, b+"/login", whatLogin, login))
