@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -210,8 +211,12 @@ func (h *harness) outboxSendJob(b string, sk *sink) job {
 				return Measure{}, err
 			}
 			if sent < outboxBacklog {
-				h.note("%s run %d: %d of the messages delivered were not recorded as sent when gatehouse stopped (SIGTERM just after the last delivery); its log: %s",
-					id, run+1, outboxBacklog-sent, grepLog(t.log, "outcome"))
+				logged := grepLog(t.log, "outcome")
+				if logged == "" {
+					logged = "nothing (the process ended first)"
+				}
+				h.note("%s run %d: %d of the messages delivered were not recorded as sent when gatehouse stopped (SIGTERM just after the last delivery); its log says %s",
+					id, run+1, outboxBacklog-sent, logged)
 			}
 			el := c.reached.Sub(start)
 			n := float64(outboxBacklog)
@@ -463,13 +468,19 @@ func copySQLite(src, dst string) error {
 	return nil
 }
 
-// grepLog returns the first line of a log file that contains s, or "".
+// grepLog returns the first line of a JSON log file that contains s, as
+// its message and error, or "".
 func grepLog(path, s string) string {
 	b, _ := os.ReadFile(path)
 	for l := range strings.Lines(string(b)) {
-		if strings.Contains(l, s) {
+		if !strings.Contains(l, s) {
+			continue
+		}
+		var rec struct{ Msg, Step, Err string }
+		if json.Unmarshal([]byte(l), &rec) != nil {
 			return strings.TrimSpace(l)
 		}
+		return fmt.Sprintf("%q (%s: %s)", rec.Msg, rec.Step, rec.Err)
 	}
 	return ""
 }
