@@ -60,8 +60,10 @@ func (h *harness) backend(b string) {
 		fmt.Printf("  made %d access tokens in %s\n", h.o.tokens, time.Since(start).Round(time.Millisecond))
 	}
 	prev := h.startBefore(b)
+	var prevOne, prevMany string // -before's token files
 	if prev != nil {
 		defer stopProc(prev.t.cmd)
+		prevOne, prevMany = prev.one, prev.many
 	}
 	me := func(file string) func(int) load {
 		return func(int) load {
@@ -91,9 +93,9 @@ func (h *harness) backend(b string) {
 	h.interleave(
 		h.wrkJob(bare, "baseline/bare@"+b, "bare net/http handler writing a small JSON body, same wrk script as GET /me", me(one)),
 		h.wrkJob(t, b+"/me-one", whatMeOne, me(one)),
-		prev.job(h, b+"/me-one", whatMeOne, me(prev.one)),
+		prev.job(h, b+"/me-one", whatMeOne, me(prevOne)),
 		h.wrkJob(t, b+"/me-10k", whatMe10k, me(many)),
-		prev.job(h, b+"/me-10k", whatMe10k, me(prev.many)),
+		prev.job(h, b+"/me-10k", whatMe10k, me(prevMany)),
 	)
 	stopBare()
 	h.interleave(h.hashJob(b), h.wrkJob(t, b+"/login", whatLogin, login), prev.job(h, b+"/login", whatLogin, login))
@@ -152,10 +154,12 @@ func (p *before) refresh(mk func(*target, string) func(int) load) func(int) load
 	return mk(p.t, p.t.name+"-before")
 }
 
-// job is one figure: what one run of it measures.
+// job is one figure: what one run of it measures, and the extra values
+// that its progress lines show beside the rate.
 type job struct {
 	id, what string
 	run      func(run int) (Measure, error)
+	show     []string
 }
 
 // errSkip, wrapped in a job's error, drops that figure (with a note)
@@ -184,7 +188,7 @@ func (h *harness) interleave(jobs ...job) {
 			if err != nil {
 				fail("%s: %v", j.id, err)
 			}
-			h.progress(j.id, i, m)
+			h.progress(j.id, i, m, j.show...)
 			rs[k].Runs = append(rs[k].Runs, m)
 		}
 	}
@@ -215,7 +219,9 @@ func (h *harness) wrkJob(t *target, id, what string, prep func(run int) load) jo
 	}}
 }
 
-func (h *harness) progress(id string, run int, m Measure) {
+// progress prints one run's figures: the rate and latency, or without a
+// rate every extra value; and the extra values named by show.
+func (h *harness) progress(id string, run int, m Measure, show ...string) {
 	line := fmt.Sprintf("  %-22s run %d:", id, run+1)
 	if m.RPS > 0 {
 		line += fmt.Sprintf(" %9.0f/s", m.RPS)
@@ -230,8 +236,11 @@ func (h *harness) progress(id string, run int, m Measure) {
 		line += fmt.Sprintf("  rss %5.1f MB  errors %d", m.PeakRSSMB, m.Errors)
 	}
 	if m.RPS == 0 {
-		for _, k := range slices.Sorted(maps.Keys(m.Extra)) {
-			line += fmt.Sprintf("  %s %.1f", k, m.Extra[k])
+		show = slices.Sorted(maps.Keys(m.Extra))
+	}
+	for _, k := range show {
+		if v, ok := m.Extra[k]; ok {
+			line += fmt.Sprintf("  %s %.1f", k, v)
 		}
 	}
 	fmt.Println(line)

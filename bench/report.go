@@ -153,6 +153,7 @@ type Report struct {
 	Elapsed  string    `json:"elapsed"`
 	Settings string    `json:"settings"`
 	Goals    []Goal    `json:"goals"`
+	Ratios   []Ratio   `json:"ratios,omitempty"`
 	Results  []*Result `json:"results"`
 	Notes    []string  `json:"notes,omitempty"`
 }
@@ -167,7 +168,7 @@ func (h *harness) report() *Report {
 		Elapsed: time.Since(h.started).Round(time.Second).String(), Results: h.results, Notes: h.notes,
 		Settings: fmt.Sprintf("%d runs of %s each (median); wrk -t%d -c%d on loopback; %d distinct tokens", h.o.runs, h.o.duration, h.o.threads, h.o.conns, h.o.tokens),
 	}
-	rep.Goals = goals(h.results)
+	rep.Goals, rep.Ratios = goals(h.results), ratios(h.results)
 	return rep
 }
 
@@ -224,6 +225,21 @@ func goals(rs []*Result) []Goal {
 			extra("excess logins refused: p99 ("+l+")", b+"/flood", "refused_p99_ms", "<", 10, "ms")
 		}
 		extra("idle RSS ("+l+")", b+"/start", "idle_rss_mb", "<=", 25, "MB")
+		for _, side := range []string{"known", "unknown"} {
+			if r := by[b+"/forgot-"+side]; r != nil {
+				add(fmt.Sprintf("POST /auth/password/forgot at %d/s, %s address: p99 (%s)", forgotRate, side, l), r.Median.P99ms, "<", 5, "ms",
+					fmt.Sprintf("p50 %.2f ms, max %.2f ms", r.Median.P50ms, r.Median.Extra["max_ms"]))
+			}
+		}
+		if r := by[b+"/outbox-send"]; r != nil {
+			add("outbox delivery rate ("+l+")", r.Median.RPS, ">=", 200, "/s", fmt.Sprintf("%d messages from spawn to the last one taken", r.Median.Ops))
+			var dups float64
+			for _, m := range r.Runs {
+				dups += m.Extra["duplicates"]
+			}
+			add("outbox: messages delivered twice ("+l+")", dups, "<=", 0, "messages", fmt.Sprintf("by Message-ID, all %d runs", len(r.Runs)))
+		}
+		ratio("GET /me during an outbox backlog ÷ with an empty outbox ("+l+")", b+"/me-backlog", "baseline/me-no-backlog@"+b, ">=", 0.95)
 		if r := by[b+"/mixed"]; r != nil {
 			add("RSS under mixed load ("+l+")", r.Median.PeakRSSMB, "<=", 80, "MB", "highest VmRSS in a run, median of runs")
 		}
@@ -245,6 +261,36 @@ func goals(rs []*Result) []Goal {
 	extra("cached Verify allocations", "micro/verify-VerifyCached", "allocs_per_op", "<=", 0, "allocs")
 	extra("1 000 000 revoked token ids", "micro/revocation-1M", "mib_held", "<=", 150, "MiB")
 	return gs
+}
+
+// Ratio is a comparison of two figures of the run that the report shows
+// without a target.
+type Ratio struct {
+	Name   string  `json:"name"`
+	Value  float64 `json:"value"`
+	Detail string  `json:"detail"`
+}
+
+// ratios computes the comparisons without a target of the results
+// present.
+func ratios(rs []*Result) []Ratio {
+	by := map[string]*Result{}
+	for _, r := range rs {
+		by[r.ID] = r
+	}
+	var out []Ratio
+	for _, b := range []string{"sqlite", "postgres"} {
+		l := backendLabel(b)
+		if k, u := by[b+"/forgot-known"], by[b+"/forgot-unknown"]; k != nil && u != nil && u.Median.P50ms > 0 {
+			out = append(out, Ratio{Name: "POST /auth/password/forgot p50, known ÷ unknown address (" + l + ")",
+				Value: k.Median.P50ms / u.Median.P50ms, Detail: fmt.Sprintf("%.3f ms ÷ %.3f ms, medians of runs alternating", k.Median.P50ms, u.Median.P50ms)})
+		}
+		if g, raw := by[b+"/outbox-send"], by["baseline/raw-smtp@"+b]; g != nil && raw != nil && raw.Median.RPS > 0 {
+			v, detail := pairedRatio(g, raw)
+			out = append(out, Ratio{Name: "outbox delivery ÷ a plain go-mail loop to the same sink (" + l + ")", Value: v, Detail: detail})
+		}
+	}
+	return out
 }
 
 // BeforeAfter is a figure of the current tree against the same figure of
@@ -308,6 +354,9 @@ func printSummary(w io.Writer, rep *Report) {
 	fmt.Fprintf(w, "\n== goals (%s) ==\n", rep.Settings)
 	for _, g := range rep.Goals {
 		fmt.Fprintf(w, "  %-4s %-58s %10s  (goal %s %s)  %s\n", mark(g.Met), g.Name, fmtVal(g.Value, g.Unit), g.Op, fmtVal(g.Target, g.Unit), g.Detail)
+	}
+	for _, r := range rep.Ratios {
+		fmt.Fprintf(w, "  %-4s %-58s %10s  %s\n", "", r.Name, fmtVal(r.Value, "×"), r.Detail)
 	}
 	for _, n := range rep.Notes {
 		fmt.Fprintln(w, "  note:", n)

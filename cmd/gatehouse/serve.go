@@ -76,8 +76,11 @@ func serve(ctx context.Context, env *cliEnv, cfg config.Config, demo bool) error
 		log.Info("metrics listening", "url", "http://"+mln.Addr().String()+"/metrics")
 	}
 	bg, stopBackground := context.WithCancel(context.Background())
-	defer stopBackground()
-	a.RunBackground(bg)
+	waitBackground := a.RunBackground(bg)
+	defer func() { // before a.Close: the sender records what it sent
+		stopBackground()
+		waitBackground()
+	}()
 	if cfg.DebugAddr != "" {
 		go serveDebug(cfg.DebugAddr, log)
 	}

@@ -162,6 +162,7 @@ func (s *Service) VerifyEmail(ctx context.Context, tok string, o auth.Origin) (a
 		verified := true
 		u, _, err := s.store.UpdateUser(ctx, sec.OwnerID, auth.UserUpdate{EmailVerified: &verified, EmailWas: &sec.Data},
 			auth.EndSessions{}, time.Time{}, s.audit.Effects(ctx, o, auth.AuditEvent{Event: auth.AuditEmailVerified}))
+		s.profiles.forget(sec.OwnerID)
 		if auth.ErrorCode(err) == auth.ENotFound {
 			return auth.User{}, ErrInvalidToken // the account is gone, or has moved to another address
 		}
@@ -199,6 +200,7 @@ func (s *Service) completeChange(ctx context.Context, hash string, o auth.Origin
 	fx.Void = []auth.SecretPurpose{auth.PurposeResetPassword, auth.PurposeVerifyEmail}
 	u, _, err := s.store.UpdateUser(ctx, sec.OwnerID, auth.UserUpdate{Email: &sec.Data, EmailVerified: &verified},
 		auth.EndSessions{}, time.Time{}, fx)
+	s.profiles.forget(sec.OwnerID)
 	if auth.ErrorCode(err) == auth.ENotFound {
 		return auth.User{}, ErrInvalidToken
 	}
@@ -347,6 +349,7 @@ func (s *Service) ResetPassword(ctx context.Context, tok, next string, o auth.Or
 	fx.Mail = s.notice(ctx, u, mail.TemplatePasswordChanged, mail.Data{}, o)
 	upd := auth.UserUpdate{PasswordHash: &h, EmailVerified: &verified, EmailWas: &sec.Data}
 	_, recs, err := s.store.UpdateUser(ctx, sec.OwnerID, upd, auth.EndSessions{All: true}, s.revokeUntil(), fx)
+	s.profiles.forget(sec.OwnerID)
 	if auth.ErrorCode(err) == auth.ENotFound {
 		return ErrInvalidToken // the account moved to another address since the link was sent
 	}

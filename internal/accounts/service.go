@@ -88,6 +88,9 @@ type Config struct {
 	// Wake, when set, is called after a message is queued (to wake this
 	// process's sender).
 	Wake func()
+	// ProfileTTL is how old an answer of Current may be
+	// (DefaultProfileTTL when 0).
+	ProfileTTL time.Duration
 }
 
 // Service manages users. It is safe for concurrent use.
@@ -109,6 +112,7 @@ type Service struct {
 	sendsHour           ratelimit.Limit
 	resetTTL, verifyTTL time.Duration
 	wake                func()
+	profiles            *profiles
 }
 
 // New returns a Service.
@@ -136,6 +140,7 @@ func New(c Config) *Service {
 		perHour = *c.SendsPerHour
 	}
 	return &Service{
+		profiles:    newProfiles(c.ProfileTTL, c.Now),
 		sendsMinute: ratelimit.Limit{Name: "mail-minute", Free: perMinute, Window: time.Minute},
 		sendsHour:   ratelimit.Limit{Name: "mail-hour", Free: perHour, Window: time.Hour},
 		store:       c.Store, passwords: c.Passwords, policy: c.Policy, denylist: c.Denylist, guesses: c.Guesses,
@@ -375,6 +380,7 @@ func (s *Service) update(ctx context.Context, p Patch) (auth.UserUpdate, error) 
 // the sessions it ended and wakes the sender for the messages it queued.
 func (s *Service) applyFx(ctx context.Context, id string, upd auth.UserUpdate, end auth.EndSessions, fx auth.Effects) (auth.User, error) {
 	u, recs, err := s.store.UpdateUser(ctx, id, upd, end, s.revokeUntil(), fx)
+	s.profiles.forget(id)
 	if err != nil {
 		return auth.User{}, err
 	}
@@ -394,6 +400,7 @@ func (s *Service) Delete(ctx context.Context, id string, force bool, o auth.Orig
 	if err != nil {
 		return err
 	}
+	defer s.profiles.forget(id)
 	recs, err := s.store.DeleteUser(ctx, id, s.revokeUntil(), !force, s.audit.Effects(ctx, o, auth.AuditEvent{
 		Event: auth.AuditUserDeleted, UserID: u.ID, Username: u.Username, Detail: fmt.Sprintf("role=%s", u.Role),
 	}))

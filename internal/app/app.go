@@ -201,7 +201,7 @@ func (a *App) init(ctx context.Context, opt Options) error {
 	})
 	a.Outbox = outbox.New(outbox.Config{
 		Store: a.Store, Transport: transport, Resolver: a.Accounts, Audit: a.Audit, Log: a.Log, Registry: a.registry(),
-		MinBackoff: cfg.Mail.RetryMin, MaxBackoff: cfg.Mail.RetryMax,
+		MinBackoff: cfg.Mail.RetryMin, MaxBackoff: cfg.Mail.RetryMax, Rate: float64(cfg.Mail.Rate),
 	})
 	return nil
 }
@@ -303,9 +303,12 @@ func browser(c config.Config) server.Browser {
 }
 
 // RunBackground starts the loops that keep this process in step with the
-// database, until ctx ends: keys, revocations, and pruning of expired rows
-// and of audit events older than the retention.
-func (a *App) RunBackground(ctx context.Context) {
+// database, until ctx ends: keys, revocations, the mail sender, and pruning
+// of expired rows and of audit events older than the retention. The func
+// it returns waits, once ctx has ended, until the sender has recorded the
+// outcome of the sends it had under way: call it before Close, or a
+// message sent may be sent again once its lease ends.
+func (a *App) RunBackground(ctx context.Context) (wait func()) {
 	a.runKeys(ctx)
 	go a.Poller.Run(ctx)
 	if a.Bus != nil {
@@ -316,13 +319,16 @@ func (a *App) RunBackground(ctx context.Context) {
 		// PostgreSQL without Redis: LISTEN/NOTIFY wakes a poll at once.
 		go a.Store.Listen(ctx, a.Poller.Load, a.pollNow)
 	}
+	sent := make(chan struct{})
 	go func() {
+		defer close(sent)
 		if err := a.Outbox.Run(ctx); err != nil {
 			a.Log.Error("the mail sender stopped", "err", err)
 		}
 	}()
 	go every(ctx, 10*time.Minute, func() { a.pruneOnce(ctx, time.Now()) })
 	go every(ctx, 5*time.Second, func() { a.Audit.Flush(ctx) })
+	return func() { <-sent }
 }
 
 // every calls f every interval until ctx ends.

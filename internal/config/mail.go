@@ -39,12 +39,16 @@ type Mail struct {
 	// of a message that met a temporary failure (1m doubling to 1h; after
 	// 8 attempts it is given up).
 	RetryMin, RetryMax time.Duration
+	// Rate caps the messages each process starts sending a second (0: no
+	// cap): a backlog drains without taking the CPU the API needs.
+	Rate int
 }
 
 func defaultMail() Mail {
 	return Mail{
 		Product: "Gatehouse", ResetTTL: 30 * time.Minute, VerifyTTL: 24 * time.Hour, ForgotRate: 20,
 		PerAddressMinute: 1, PerAddressHour: 5, RetryMin: time.Minute, RetryMax: time.Hour,
+		Rate: 250,
 	}
 }
 
@@ -62,6 +66,7 @@ func (l *Loader) mailEnv() {
 	l.integer("GATEHOUSE_MAIL_PER_ADDRESS_HOUR", &m.PerAddressHour)
 	l.dur("GATEHOUSE_MAIL_RETRY_MIN", &m.RetryMin)
 	l.dur("GATEHOUSE_MAIL_RETRY_MAX", &m.RetryMax)
+	l.integer("GATEHOUSE_MAIL_RATE", &m.Rate)
 }
 
 // WithDefaults returns m with the defaults that depend on the issuer
@@ -118,7 +123,7 @@ func (c Config) validateMail() []error {
 	for _, n := range []struct {
 		name string
 		v    int
-	}{{"GATEHOUSE_FORGOT_RATE", m.ForgotRate}, {"GATEHOUSE_MAIL_PER_ADDRESS_MINUTE", m.PerAddressMinute}, {"GATEHOUSE_MAIL_PER_ADDRESS_HOUR", m.PerAddressHour}} {
+	}{{"GATEHOUSE_FORGOT_RATE", m.ForgotRate}, {"GATEHOUSE_MAIL_PER_ADDRESS_MINUTE", m.PerAddressMinute}, {"GATEHOUSE_MAIL_PER_ADDRESS_HOUR", m.PerAddressHour}, {"GATEHOUSE_MAIL_RATE", m.Rate}} {
 		if n.v < 0 {
 			errs = append(errs, fmt.Errorf("%s=%d is negative: use 0 for no limit", n.name, n.v))
 		}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
+	"github.com/wneessen/go-mail/smtp"
 
 	"github.com/gatehouse/gatehouse/internal/auth"
 )
@@ -26,7 +27,10 @@ const smtpTimeout = 10 * time.Second
 // maxErrorLen is the longest error text a SendError of SMTP keeps.
 const maxErrorLen = 400
 
-// SMTP delivers messages to an SMTP server, one connection per message.
+// SMTP delivers messages to an SMTP server. Connections are kept open
+// between messages (up to maxIdle of them, each for at most idleFor), so
+// that a backlog costs one SMTP transaction a message, not a connection,
+// a greeting and a login each.
 type SMTP struct {
 	// TLSConfig, when set before the first Send, is the base of the TLS
 	// configuration for STARTTLS and smtps (its RootCAs trust a server
@@ -41,7 +45,24 @@ type SMTP struct {
 	// dial, when set, replaces the dialer for smtp:// (tests point a
 	// host name at a local server with it).
 	dial func(ctx context.Context, network, addr string) (net.Conn, error)
+
+	idle chan pooled // open connections, waiting for a message
 }
+
+// pooled is an open connection with its go-mail client (a client per
+// connection: go-mail changes a client's settings while it logs in).
+type pooled struct {
+	client *gomail.Client
+	conn   *smtp.Client
+	since  time.Time // when it went idle
+}
+
+// How many connections wait between messages, and for how long: less than
+// the five minutes RFC 5321 lets a server wait for a command.
+const (
+	maxIdle = 8
+	idleFor = 30 * time.Second
+)
 
 // smtpServer is a parsed GATEHOUSE_SMTP_URL.
 type smtpServer struct {
@@ -150,33 +171,35 @@ func NewSMTP(rawURL, from string, log *slog.Logger) (*SMTP, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &SMTP{server: server, from: from, envelope: addr.Address, log: log}, nil
+	return &SMTP{server: server, from: from, envelope: addr.Address, log: log, idle: make(chan pooled, maxIdle)}, nil
 }
 
-// Send delivers m in a connection of its own. A message that the server
-// took is delivered, whatever happens on the connection after.
+// Send delivers m, on a connection left open by an earlier message when
+// there is one. A message that the server took is delivered, whatever
+// happens on the connection after. A connection that turns out to be
+// closed (the server hung up while it was idle) is replaced, once.
 func (s *SMTP) Send(ctx context.Context, m auth.Mail) error {
 	msg, err := s.message(m)
 	if err != nil {
 		return &SendError{Permanent: true, Err: fmt.Errorf("message %s: %s", m.ID, scrub(err.Error(), m.To))}
 	}
-	client, err := gomail.NewClient(s.server.host, s.options()...)
+	pc, reused, err := s.take(ctx, m.To)
 	if err != nil {
-		return &SendError{Err: fmt.Errorf("SMTP client: %w", err)}
+		return err
 	}
-	conn, err := client.DialToSMTPClientWithContext(ctx)
-	if err != nil {
-		// Nothing about this message: the server is down, or refuses
-		// our TLS or our login. Another attempt may well succeed once it
-		// is up or reconfigured.
-		return &SendError{Err: fmt.Errorf("connect to SMTP server %s: %s", s.server.addr(), scrub(err.Error(), m.To))}
-	}
-	defer func() {
-		if err := client.CloseWithSMTPClient(conn); err != nil {
-			s.log.DebugContext(ctx, "closing the SMTP connection failed", "server", s.server.addr(), "err", err)
+	err = pc.client.SendWithSMTPClient(pc.conn, msg)
+	if !msg.IsDelivered() && reused && noReply(err) {
+		s.discard(ctx, pc)
+		if pc, _, err = s.dialNew(ctx, m.To); err != nil {
+			return err
 		}
-	}()
-	err = client.SendWithSMTPClient(conn, msg)
+		err = pc.client.SendWithSMTPClient(pc.conn, msg)
+	}
+	if noReply(err) {
+		s.discard(ctx, pc) // broken: never reused
+	} else {
+		s.putBack(ctx, pc)
+	}
 	if msg.IsDelivered() {
 		if err != nil {
 			s.log.DebugContext(ctx, "SMTP server took the message, then failed", "message_id", m.MessageID, "err", scrub(err.Error(), m.To))
@@ -189,8 +212,70 @@ func (s *SMTP) Send(ctx context.Context, m auth.Mail) error {
 	return classify(err, m.To)
 }
 
-// options configures a go-mail client for one delivery (a client per
-// Send: go-mail changes a client's settings while it authenticates).
+// noReply reports whether a failed transaction got no SMTP reply to go by
+// (the connection broke): the connection cannot be trusted again.
+func noReply(err error) bool {
+	if err == nil {
+		return false
+	}
+	var se *gomail.SendError
+	return !errors.As(err, &se) || se.ErrorCode() == 0
+}
+
+// take returns an idle connection that has not waited too long, or a new
+// one; reused says which.
+func (s *SMTP) take(ctx context.Context, to string) (pooled, bool, error) {
+	for {
+		select {
+		case pc := <-s.idle:
+			if time.Since(pc.since) < idleFor {
+				return pc, true, nil
+			}
+			s.discard(ctx, pc)
+			continue
+		default:
+		}
+		pc, _, err := s.dialNew(ctx, to)
+		return pc, false, err
+	}
+}
+
+func (s *SMTP) dialNew(ctx context.Context, to string) (pooled, bool, error) {
+	client, err := gomail.NewClient(s.server.host, s.options()...)
+	if err != nil {
+		return pooled{}, false, &SendError{Err: fmt.Errorf("SMTP client: %w", err)}
+	}
+	conn, err := client.DialToSMTPClientWithContext(ctx)
+	if err != nil {
+		// Nothing about this message: the server is down, or refuses
+		// our TLS or our login. Another attempt may well succeed once it
+		// is up or reconfigured.
+		return pooled{}, false, &SendError{Err: fmt.Errorf("connect to SMTP server %s: %s", s.server.addr(), scrub(err.Error(), to))}
+	}
+	return pooled{client: client, conn: conn}, false, nil
+}
+
+// putBack keeps a connection for the next message, or closes it when
+// enough are kept.
+func (s *SMTP) putBack(ctx context.Context, pc pooled) {
+	pc.since = time.Now()
+	select {
+	case s.idle <- pc:
+	default:
+		s.discard(ctx, pc)
+	}
+}
+
+func (s *SMTP) discard(ctx context.Context, pc pooled) {
+	if err := pc.client.CloseWithSMTPClient(pc.conn); err != nil {
+		s.log.DebugContext(ctx, "closing the SMTP connection failed", "server", s.server.addr(), "err", err)
+	}
+}
+
+// options configures a go-mail client for one connection (a client per
+// connection: go-mail changes a client's settings while it authenticates).
+// The NOOP go-mail sends before each message is left out: a connection
+// that the server closed meanwhile is found by the send and replaced.
 func (s *SMTP) options() []gomail.Option {
 	tc := &tls.Config{MinVersion: tls.VersionTLS12}
 	if s.TLSConfig != nil {
@@ -198,7 +283,7 @@ func (s *SMTP) options() []gomail.Option {
 	}
 	tc.ServerName = s.server.host
 	opts := []gomail.Option{
-		gomail.WithPort(s.server.port), gomail.WithTimeout(smtpTimeout), gomail.WithTLSConfig(tc),
+		gomail.WithPort(s.server.port), gomail.WithTimeout(smtpTimeout), gomail.WithTLSConfig(tc), gomail.WithoutNoop(),
 	}
 	if s.server.implicitTLS {
 		opts = append(opts, gomail.WithSSL())

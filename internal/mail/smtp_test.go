@@ -411,3 +411,41 @@ func TestLogTransport(t *testing.T) {
 		t.Error("the body is logged")
 	}
 }
+
+// Connections are reused between messages: five messages, one login. A
+// kept connection that the server closed meanwhile is replaced without
+// losing the message; a 5xx to one recipient leaves the connection good
+// for the next.
+func TestSMTPReusesConnections(t *testing.T) {
+	t.Parallel()
+	srv := smtptest.Start(t, smtptest.WithAuth("mailer", "pw"))
+	s := newSMTP(t, srv.URL())
+	ctx := context.Background()
+	for range 5 {
+		if err := s.Send(ctx, resetMail(t)); err != nil {
+			t.Fatalf("Send: %v", err)
+		}
+	}
+	if n := srv.Logins(); n != 1 {
+		t.Fatalf("%d logins for 5 sequential messages, want 1", n)
+	}
+	srv.Stop()
+	srv.Restart() // the kept connection is now closed
+	if err := s.Send(ctx, resetMail(t)); err != nil {
+		t.Fatalf("Send after the server dropped the connection: %v", err)
+	}
+	if n := srv.Logins(); n != 2 {
+		t.Fatalf("%d logins, want 2", n)
+	}
+	srv.Fail(550, smtptest.PhaseRcpt)
+	if err := s.Send(ctx, resetMail(t)); !Permanent(err) {
+		t.Fatalf("a 550: %v", err)
+	}
+	srv.Fail(0, smtptest.PhaseRcpt)
+	if err := s.Send(ctx, resetMail(t)); err != nil {
+		t.Fatalf("after a 550: %v", err)
+	}
+	if n, got := srv.Logins(), len(srv.Messages()); n != 2 || got != 7 {
+		t.Fatalf("%d logins and %d messages, want 2 and 7", n, got)
+	}
+}

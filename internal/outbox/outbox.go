@@ -54,8 +54,12 @@ type Config struct {
 	Log      *slog.Logger
 	Registry prometheus.Registerer // nil: metrics are kept but not exported
 
-	Batch       int           // messages claimed at a time, default 32
-	Workers     int           // parallel sends, default 8
+	Batch   int // messages claimed at a time, default 32
+	Workers int // parallel sends, default 8
+	// Rate caps the messages this sender starts a second (0: no cap), so
+	// that a backlog drains in the background without taking the CPU the
+	// API needs; the SMTP server's own limits are usually lower still.
+	Rate        float64
 	Lease       time.Duration // how long a claim holds, default 2 min (longer than a send's timeouts)
 	Poll        time.Duration // how often to look for due messages, default 1 s
 	MinBackoff  time.Duration // the wait after a first temporary failure, default 1 min
@@ -108,6 +112,35 @@ type Sender struct {
 	mu      sync.Mutex // housekeeping's, for a Drain beside a Run
 	counted time.Time  // when the queue was last counted
 	pruned  time.Time  // when old messages were last pruned
+
+	paceMu sync.Mutex
+	slot   time.Time // when the next message may start, under Rate
+}
+
+// pace waits for the next message's slot under Config.Rate; an error
+// when ctx ends first.
+func (s *Sender) pace(ctx context.Context) error {
+	if s.c.Rate <= 0 {
+		return nil
+	}
+	s.paceMu.Lock()
+	now := time.Now()
+	at := s.slot
+	if at.Before(now) {
+		at = now
+	}
+	s.slot = at.Add(time.Duration(float64(time.Second) / s.c.Rate))
+	s.paceMu.Unlock()
+	if wait := time.Until(at); wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	return nil
 }
 
 // New returns a Sender of c's store.
@@ -188,7 +221,7 @@ func (s *Sender) cycle(ctx context.Context) (int, bool, error) {
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, s.c.Workers)
 	for _, m := range batch {
-		if ctx.Err() != nil {
+		if s.pace(ctx) != nil {
 			break
 		}
 		sem <- struct{}{}

@@ -21,9 +21,9 @@ func toMeJSON(u auth.User) meJSON {
 }
 
 // me: GET /me → {"id","username","role","email","email_verified"}, as the
-// store knows the caller now.
+// store knows the caller (at most a second old; see accounts.Current).
 func (s *Server) me(w http.ResponseWriter, r *http.Request) error {
-	u, err := s.cfg.Accounts.Get(r.Context(), principalOf(r).UserID)
+	u, err := s.cfg.Accounts.Current(r.Context(), principalOf(r).UserID)
 	if auth.ErrorCode(err) == auth.ENotFound {
 		return errBadToken // deleted since the token was resolved
 	}

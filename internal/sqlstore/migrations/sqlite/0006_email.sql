@@ -31,5 +31,5 @@ CREATE TABLE outbox (
     lease_until     INTEGER NOT NULL DEFAULT 0
 ) STRICT;
 
-CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE state = 'pending';
+CREATE INDEX outbox_due ON outbox (state, next_attempt_at, id); -- the claim's order: no sort
 CREATE INDEX outbox_state ON outbox (state, id);
