@@ -32,6 +32,7 @@ type User struct {
 	// there (or an administrator vouched for it).
 	Email         string
 	EmailVerified bool
+	MFAEnabled    bool // a second factor is on: a confirmed TOTP factor (MFAStore)
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
 }

@@ -14,6 +14,7 @@ var (
 	opConsumeSecret = op{name: "consume secret", notFound: "Secret not found"}
 	opFailSecret    = op{name: "count a wrong secret", notFound: "Secret not found"}
 	opVoidSecrets   = op{name: "void secrets"}
+	opCountSecrets  = op{name: "count secrets"}
 )
 
 const secretColumns = `purpose, hash, owner_id, data, created_at, expires_at, attempts_left, used_at`
@@ -99,4 +100,17 @@ func voidSecrets(ctx context.Context, q querier, purpose auth.SecretPurpose, own
 	}
 	n, err := res.RowsAffected()
 	return int(n), err
+}
+
+// CountSecrets returns how many of owner's secrets of purpose are usable
+// at now (unused, unexpired, with attempts left): the recovery codes left.
+func (s *Store) CountSecrets(ctx context.Context, purpose auth.SecretPurpose, ownerID string, now time.Time) (int, error) {
+	if unstorable(string(purpose), ownerID) {
+		return 0, nil // no secret has such an owner
+	}
+	var n int
+	err := s.read().QueryRowContext(ctx, `SELECT COUNT(*) FROM one_time_secrets
+		WHERE owner_id = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3 AND attempts_left > 0`,
+		ownerID, string(purpose), ms(now)).Scan(&n)
+	return n, s.fail(opCountSecrets, err)
 }

@@ -22,7 +22,7 @@ var (
 	opDeleteUser      = op{name: "delete user", notFound: "User not found"}
 )
 
-const userColumns = `id, username, role, is_active, password_hash, email, email_verified, created_at, updated_at`
+const userColumns = `id, username, role, is_active, password_hash, email, email_verified, mfa_enabled, created_at, updated_at`
 
 // emailKeyIndex keeps addresses unique (migration 0006).
 var emailKeyIndex = uniqueIndex{name: "users_email_key", columns: "users.email_key"}
@@ -65,7 +65,7 @@ func scanUser(row scanner) (auth.User, error) {
 func userDest(u *auth.User) ([]any, func()) {
 	var created, updated int64
 	var email sql.NullString
-	dest := []any{&u.ID, &u.Username, &u.Role, &u.Active, &u.PasswordHash, &email, &u.EmailVerified, &created, &updated}
+	dest := []any{&u.ID, &u.Username, &u.Role, &u.Active, &u.PasswordHash, &email, &u.EmailVerified, &u.MFAEnabled, &created, &updated}
 	return dest, func() { u.Email, u.CreatedAt, u.UpdatedAt = email.String, fromMS(created), fromMS(updated) }
 }
 
@@ -257,12 +257,19 @@ func (s *Store) updateUser(ctx context.Context, tx querier, id string, u auth.Us
 	if err != nil {
 		return auth.User{}, nil, applied{}, err
 	}
+	revs, res, err := s.endSessions(ctx, tx, user, end, until, t, fx)
+	return user, revs, res, err
+}
+
+// endSessions ends the sessions of user that end selects, each with a
+// revocation until until, and writes fx as a change to user (its events
+// stamped with how many sessions ended, when end asks for any to end).
+func (s *Store) endSessions(ctx context.Context, tx querier, user auth.User, end auth.EndSessions, until, t time.Time, fx auth.Effects) ([]auth.Revocation, applied, error) {
 	if !end.All {
 		res, err := s.applyEffects(ctx, tx, fx, subjectOf(user, ""), t)
-		return user, nil, res, err
+		return nil, res, err
 	}
-	revs, res, err := s.revokeSessions(ctx, tx, auth.SessionFilter{UserID: id, ExceptSessionID: end.Except}, until, t, fx, subjectOf(user, ""))
-	return user, revs, res, err
+	return s.revokeSessions(ctx, tx, auth.SessionFilter{UserID: user.ID, ExceptSessionID: end.Except}, until, t, fx, subjectOf(user, ""))
 }
 
 // nullString and nullBool pass a nil pointer as NULL and anything else as
