@@ -32,6 +32,14 @@ const (
 	AuditResetSent        AuditEventName = "password.reset_link_queued" // a reset request matched an account
 	AuditPasswordReset    AuditEventName = "password.reset"
 	AuditMailFailed       AuditEventName = "mail.failed" // a message was given up; Detail is the kind and the error
+	// Second factors (CONTRACT §6).
+	AuditMFAEnrollStarted   AuditEventName = "mfa.enrollment_started"
+	AuditMFAEnabled         AuditEventName = "mfa.enabled"
+	AuditMFADisabled        AuditEventName = "mfa.disabled"
+	AuditMFAReset           AuditEventName = "mfa.reset"  // by an administrator
+	AuditMFAFailed          AuditEventName = "mfa.failed" // a wrong code; Detail says where (login, confirm, disable, throttled)
+	AuditMFARecoveryUsed    AuditEventName = "mfa.recovery_code_used"
+	AuditMFARecoveryRenewed AuditEventName = "mfa.recovery_codes_renewed"
 )
 
 // AuditEventNames lists every event, in the order above.
@@ -41,6 +49,8 @@ var AuditEventNames = []AuditEventName{
 	AuditUserCreated, AuditUserUpdated, AuditUserDeleted, AuditKeyRotated,
 	AuditVerificationSent, AuditEmailVerified, AuditEmailChangeAsked, AuditEmailChanged,
 	AuditResetRequested, AuditResetSent, AuditPasswordReset, AuditMailFailed,
+	AuditMFAEnrollStarted, AuditMFAEnabled, AuditMFADisabled, AuditMFAReset, AuditMFAFailed,
+	AuditMFARecoveryUsed, AuditMFARecoveryRenewed,
 }
 
 // The reasons of a failed login, kept in the audit trail only: the client

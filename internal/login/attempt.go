@@ -58,12 +58,25 @@ func (s *Service) SecondFactor(ctx context.Context, attemptToken, code string, o
 	if !u.Active {
 		return Outcome{}, ErrInactive
 	}
+	if s.codes != nil {
+		if wait, err := s.codes.Wait(ctx, u.ID); err == nil && wait > 0 {
+			s.audit.Record(ctx, o, auth.AuditEvent{Event: auth.AuditMFAFailed, UserID: u.ID, Username: u.Username, Detail: "login throttled"})
+			return Outcome{}, &auth.Error{Code: auth.ETooMany, Message: "Too many wrong codes; try again later", RetryAfter: wait}
+		}
+	}
 	added, err := s.checkCode(ctx, u, code, o)
 	if err != nil {
 		return Outcome{}, err
 	}
 	if added == nil {
+		if s.codes != nil {
+			_ = s.codes.Failed(ctx, u.ID)
+		}
+		s.audit.Record(ctx, o, auth.AuditEvent{Event: auth.AuditMFAFailed, UserID: u.ID, Username: u.Username, Detail: "login"})
 		return Outcome{}, s.wrongCode(ctx, hash)
+	}
+	if s.codes != nil {
+		_ = s.codes.Succeeded(ctx, u.ID)
 	}
 	if _, err := s.attempts.ConsumeSecret(ctx, auth.PurposeLoginAttempt, hash, s.now()); err != nil {
 		if auth.ErrorCode(err) == auth.ENotFound {

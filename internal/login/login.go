@@ -68,6 +68,15 @@ type Attempts interface {
 	FailSecretAttempt(ctx context.Context, purpose auth.SecretPurpose, hash string, now time.Time) (int, error)
 }
 
+// CodeThrottle counts wrong second-factor codes per user, whatever the
+// attempt or the address they come from (mfa.Guesses). A method that
+// fails never fails the step.
+type CodeThrottle interface {
+	Wait(ctx context.Context, userID string) (time.Duration, error)
+	Failed(ctx context.Context, userID string) error
+	Succeeded(ctx context.Context, userID string) error
+}
+
 // SecondFactor is one kind of second factor (TOTP, recovery codes).
 type SecondFactor interface {
 	// Method names it to clients ("totp", "recovery_code").
@@ -89,8 +98,10 @@ type Config struct {
 	Sessions      Sessions
 	Attempts      Attempts
 	SecondFactors []SecondFactor
-	Throttle      Throttle        // nil: no throttling
-	Audit         *audit.Recorder // nil: no audit trail
+	Throttle      Throttle // nil: no throttling
+	// Codes counts wrong second-factor codes per user (nil: not counted).
+	Codes CodeThrottle
+	Audit *audit.Recorder // nil: no audit trail
 	// Rates counts SignIns: sign-in attempts per client address, whatever
 	// their outcome (nil Rates, or SignIns.Free 0: no limit). The fair
 	// share of hashing slots protects everyone else from one busy client;
@@ -120,6 +131,7 @@ type Service struct {
 	attempts  Attempts
 	factors   []SecondFactor
 	throttle  Throttle
+	codes     CodeThrottle
 	audit     *audit.Recorder
 	rates     ratelimit.Taker
 	signIns   ratelimit.Limit
@@ -133,7 +145,7 @@ type Service struct {
 func New(c Config) *Service {
 	s := &Service{
 		users: c.Users, passwords: c.Passwords, sessions: c.Sessions, attempts: c.Attempts,
-		factors: c.SecondFactors, throttle: c.Throttle, audit: c.Audit, rates: c.Rates, signIns: c.SignIns,
+		factors: c.SecondFactors, throttle: c.Throttle, codes: c.Codes, audit: c.Audit, rates: c.Rates, signIns: c.SignIns,
 		ttl: c.AttemptTTL, tries: c.AttemptTries, now: c.Now, log: c.Log,
 	}
 	if s.ttl <= 0 {
