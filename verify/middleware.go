@@ -106,6 +106,29 @@ func RequireRole(role string, next http.Handler) http.Handler {
 	})
 }
 
+// RequireAMR lets through only requests whose verified claims carry every
+// one of the RFC 8176 methods; use it inside Middleware. Others get 401
+// with WWW-Authenticate: Bearer error="insufficient_user_authentication"
+// (RFC 9470), which tells the client to log in again with a second factor.
+// Without a method, it lets everything through.
+func RequireAMR(next http.Handler, methods ...string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c := ClaimsFrom(r.Context())
+		for _, m := range methods {
+			if c == nil || !c.HasMethod(m) {
+				w.Header().Set("WWW-Authenticate", `Bearer error="insufficient_user_authentication", error_description="A stronger authentication is required"`)
+				writeError(w, http.StatusUnauthorized, "Insufficient authentication: "+m+" required")
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// RequireMFA is RequireAMR for a second factor ("mfa"): a token from a
+// password alone gets 401 insufficient_user_authentication.
+func RequireMFA(next http.Handler) http.Handler { return RequireAMR(next, "mfa") }
+
 func writeError(w http.ResponseWriter, status int, detail string) {
 	body, _ := json.Marshal(struct {
 		Detail string `json:"detail"`

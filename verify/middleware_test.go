@@ -1,10 +1,12 @@
 package verify
 
 import (
+	"context"
 	"github.com/gatehouse/gatehouse/internal/testkit"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 )
 
@@ -115,5 +117,31 @@ func TestCookieMiddleware(t *testing.T) {
 	}
 	if _, err := v.CookieMiddleware("c", []string{"not an origin"}, hello); err == nil {
 		t.Fatal("a malformed origin accepted")
+	}
+}
+
+// RequireMFA answers a token without "mfa" in its amr with RFC 9470's
+// challenge, and lets one with it through.
+func TestRequireMFA(t *testing.T) {
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) })
+	for _, tc := range []struct {
+		amr  []string
+		want int
+	}{{nil, 401}, {[]string{"pwd"}, 401}, {[]string{"fed"}, 401}, {[]string{"pwd", "otp", "mfa"}, 204}, {[]string{"pwd", "mfa", "rec"}, 204}} {
+		r := httptest.NewRequest("GET", "/", nil)
+		r = r.WithContext(context.WithValue(r.Context(), claimsKey{}, &Claims{AMR: tc.amr}))
+		w := httptest.NewRecorder()
+		RequireMFA(ok).ServeHTTP(w, r)
+		if w.Code != tc.want {
+			t.Errorf("amr %v: %d, want %d", tc.amr, w.Code, tc.want)
+		}
+		if tc.want == 401 && !strings.Contains(w.Header().Get("WWW-Authenticate"), `error="insufficient_user_authentication"`) {
+			t.Errorf("amr %v: WWW-Authenticate %q", tc.amr, w.Header().Get("WWW-Authenticate"))
+		}
+	}
+	w := httptest.NewRecorder()
+	RequireMFA(ok).ServeHTTP(w, httptest.NewRequest("GET", "/", nil)) // outside Middleware
+	if w.Code != 401 {
+		t.Fatalf("no claims: %d", w.Code)
 	}
 }
