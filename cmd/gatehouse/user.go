@@ -28,6 +28,7 @@ Subcommands:
                                            create a user (role user by default)
   list                                     list users
   set-email NAME ADDR                      set a user's address, counted as verified ("" removes it)
+  mfa-reset NAME                           turn a user's second factor off and end their sessions
   set-role NAME ROLE                       change a user's role (ends their sessions)
   disable NAME                             disable a user (ends their sessions)
   enable NAME                              enable a disabled user
@@ -58,6 +59,8 @@ func runUser(ctx context.Context, env *cliEnv, args []string) error {
 		return userDelete(ctx, env, args)
 	case "set-email":
 		return userSetEmail(ctx, env, args)
+	case "mfa-reset":
+		return userMFAReset(ctx, env, args)
 	}
 	fmt.Fprintf(env.stderr, "gatehouse user: unknown subcommand %q\n\n%s", sub, userUsage)
 	return errUsage
@@ -255,6 +258,25 @@ func userSetEmail(ctx context.Context, env *cliEnv, args []string) error {
 			return nil
 		}
 		fmt.Fprintf(env.stdout, "user %s: address %s, verified\n", printable(u.Username), printable(u.Email))
+		return nil
+	})
+}
+
+func userMFAReset(ctx context.Context, env *cliEnv, args []string) error {
+	cfg, rest, err := loadConfig(env, "user mfa-reset", "NAME",
+		"Turn a user's second factor off (they lost their device) and end their sessions; they log in with their password alone until they enrol again.", 1, args, nil)
+	if err != nil {
+		return err
+	}
+	return withApp(ctx, env, cfg, func(a *app.App) error {
+		u, err := a.Accounts.ByName(ctx, rest[0])
+		if err != nil {
+			return fmt.Errorf("user %q: %w", rest[0], err)
+		}
+		if err := a.MFA.Reset(ctx, u.ID, cliOrigin); err != nil {
+			return fmt.Errorf("user %q: %w", rest[0], err)
+		}
+		fmt.Fprintf(env.stdout, "user %s: second factor off; sessions ended\n", printable(u.Username))
 		return nil
 	})
 }

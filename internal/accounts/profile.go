@@ -103,3 +103,7 @@ func (s *Service) Current(ctx context.Context, id string) (auth.User, error) {
 	}
 	return v.(auth.User), nil
 }
+
+// Forget drops what Current remembers of a user that another service of
+// this process changed (a second factor turned on or off).
+func (s *Service) Forget(id string) { s.profiles.forget(id) }

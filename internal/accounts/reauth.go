@@ -48,3 +48,10 @@ func (s *Service) guessWait(ctx context.Context, account, ip string) time.Durati
 	}
 	return wait
 }
+
+// CheckCurrent verifies a user's current password before a sensitive
+// change made elsewhere (second factors), throttled and audited like a
+// password change's. EUnauthenticated, ETooMany.
+func (s *Service) CheckCurrent(ctx context.Context, u auth.User, current string, o auth.Origin) error {
+	return s.checkCurrent(ctx, u, current, o)
+}

@@ -18,6 +18,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/keys"
 	"github.com/gatehouse/gatehouse/internal/login"
 	"github.com/gatehouse/gatehouse/internal/mail"
+	"github.com/gatehouse/gatehouse/internal/mfa"
 	"github.com/gatehouse/gatehouse/internal/outbox"
 	"github.com/gatehouse/gatehouse/internal/password"
 	"github.com/gatehouse/gatehouse/internal/ratelimit"
@@ -47,6 +48,8 @@ type App struct {
 	Login    *login.Service
 	Sessions *sessions.Service
 	Accounts *accounts.Service
+	// MFA manages second factors (TOTP, recovery codes).
+	MFA *mfa.Service
 	// Trust decides who the bearer of a verified token is, for
 	// Gatehouse's own endpoints and `gatehouse token verify`.
 	Trust *trust.Resolver
@@ -182,11 +185,6 @@ func (a *App) init(ctx context.Context, opt Options) error {
 		RefreshesPerSess:   auth.Rate{Max: cfg.SessionRefreshRate, Window: time.Minute},
 		MaxSessionsPerUser: cfg.MaxSessionsPerUser,
 	})
-	a.Login = login.New(login.Config{
-		Users: a.Store, Passwords: a.Hasher, Sessions: a.Sessions, Attempts: a.Store,
-		Throttle: thr, Audit: a.Audit, Log: a.Log,
-		Rates: a.Limits, SignIns: ratelimit.PerMinute("signin-addr", cfg.SignInRate),
-	})
 	transport, err := a.initMail()
 	if err != nil {
 		return err
@@ -198,6 +196,21 @@ func (a *App) init(ctx context.Context, opt Options) error {
 		ForgotPerAddr:  ratelimit.PerMinute("forgot-addr", cfg.Mail.ForgotRate),
 		SendsPerMinute: &cfg.Mail.PerAddressMinute, SendsPerHour: &cfg.Mail.PerAddressHour,
 		Wake: a.wakeOutbox,
+	})
+	var sealer mfa.Sealer
+	if a.Sealer != nil {
+		sealer = a.Sealer
+	}
+	guesses := mfa.NewGuesses(a.Limits)
+	a.MFA = mfa.New(mfa.Config{
+		Store: a.Store, Passwords: a.Accounts, Notices: a.Accounts, Denylist: a.Revoked, Sealer: sealer,
+		Issuer: cfg.Mail.Product, AccessTTL: cfg.AccessTTL, Audit: a.Audit, Guesses: guesses, Changed: a.Accounts.Forget,
+	})
+	a.Login = login.New(login.Config{
+		Users: a.Store, Passwords: a.Hasher, Sessions: a.Sessions, Attempts: a.Store,
+		SecondFactors: a.MFA.Factors(), Codes: guesses,
+		Throttle: thr, Audit: a.Audit, Log: a.Log,
+		Rates: a.Limits, SignIns: ratelimit.PerMinute("signin-addr", cfg.SignInRate),
 	})
 	a.Outbox = outbox.New(outbox.Config{
 		Store: a.Store, Transport: transport, Resolver: a.Accounts, Audit: a.Audit, Log: a.Log, Registry: a.registry(),
@@ -279,7 +292,7 @@ func (a *App) checks() []server.Check {
 // Handler returns the HTTP API, and the web page when it is on.
 func (a *App) Handler() http.Handler {
 	cfg := server.Config{
-		Login: a.Login, Sessions: a.Sessions, Accounts: a.Accounts, Trust: a.Trust, Keys: a.Keys, Verifier: a.Verifier, Audit: a.Audit,
+		Login: a.Login, Sessions: a.Sessions, Accounts: a.Accounts, MFA: a.MFA, MFARequiredRoles: a.Config.MFARequiredRoles, Trust: a.Trust, Keys: a.Keys, Verifier: a.Verifier, Audit: a.Audit,
 		Checks: a.checks(), Revocations: a.Store, RevocationsToken: a.Config.RevocationsToken, Issuer: a.Config.Issuer,
 		SignupOpen: a.Config.Signup == "open", TrustedProxies: a.Config.TrustedProxies, Log: a.Log,
 		Browser: browser(a.Config), HSTS: strings.HasPrefix(a.Config.Issuer, "https://"),

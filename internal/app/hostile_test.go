@@ -40,7 +40,8 @@ var hostileRoutes = []string{
 	"POST /auth/login", "POST /auth/refresh", "POST /auth/revoke", "POST /auth/signup",
 	"GET /auth/revocations", "GET /me", "PUT /me/password", "GET /public", "GET /openapi.json",
 	"POST /auth/email/verify/request", "POST /auth/email/verify", "POST /auth/password/forgot",
-	"POST /auth/password/reset", "PUT /me/email",
+	"POST /auth/password/reset", "PUT /me/email", "POST /auth/login/mfa", "GET /me/mfa", "POST /me/mfa/totp",
+	"POST /me/mfa/totp/confirm", "POST /me/mfa/recovery-codes", "POST /me/mfa/disable", "DELETE /admin/users/{id}/mfa",
 	"GET /admin/dashboard", "GET /admin/users", "POST /admin/users", "GET /admin/users/{id}",
 	"PATCH /admin/users/{id}", "DELETE /admin/users/{id}", "GET /admin/users/{id}/sessions",
 	"DELETE /admin/sessions/{id}", "POST /admin/keys/rotate", "GET /admin/audit",
@@ -78,7 +79,7 @@ var hostileValues = []string{
 // hostileBodies are JSON bodies: every field a route reads set to one
 // hostile value, and bodies of the wrong shape.
 func hostileBodies() []string {
-	fields := []string{"username", "password", "refresh_token", "token", "current_password", "new_password", "role", "email"}
+	fields := []string{"username", "password", "refresh_token", "token", "current_password", "new_password", "role", "email", "code", "mfa_token"}
 	var bodies []string
 	for _, v := range hostileValues {
 		q := jsonString(v)

@@ -95,6 +95,9 @@ type Config struct {
 	EncryptionKeysOld [][]byte
 	// Mail is how messages are composed and sent (mail.go).
 	Mail Mail
+	// MFARequiredRoles are the roles whose users must log in with a
+	// second factor to use the admin API (GATEHOUSE_MFA_REQUIRED_ROLES).
+	MFARequiredRoles []string
 }
 
 // Defaults returns the built-in settings.
@@ -191,6 +194,13 @@ func NewLoader(getenv func(string) string) *Loader {
 	l.boolean("GATEHOUSE_SQLITE_ALLOW_SHARED_FILE", &l.cfg.SQLiteAllowSharedFile)
 	l.encryptionEnv()
 	l.mailEnv()
+	if v, ok := l.lookup("GATEHOUSE_MFA_REQUIRED_ROLES"); ok {
+		for _, r := range strings.Split(v, ",") {
+			if r = strings.TrimSpace(r); r != "" {
+				l.cfg.MFARequiredRoles = append(l.cfg.MFARequiredRoles, r)
+			}
+		}
+	}
 	return l
 }
 

@@ -81,6 +81,9 @@ type Config struct {
 	Audit     *audit.Recorder
 	// Guesses counts wrong codes per user (nil: not counted).
 	Guesses *Guesses
+	// Changed, when set, is told of each user whose second factor was
+	// turned on or off here (accounts.Service.Forget).
+	Changed func(userID string)
 	Now     func() time.Time
 }
 
@@ -200,6 +203,7 @@ func (s *Service) Confirm(ctx context.Context, p auth.Principal, code string, o 
 	fx.Secrets = secrets
 	fx.Mail = s.notice(ctx, u, true, o)
 	recs, err := s.c.Store.ConfirmTOTP(ctx, u.ID, step, auth.EndSessions{All: true, Except: p.SessionID}, s.until(), fx)
+	s.changed(u.ID)
 	if auth.ErrorCode(err) == auth.ENotFound {
 		return nil, errNoPending // a concurrent confirmation won
 	}
@@ -294,6 +298,7 @@ func (s *Service) Disable(ctx context.Context, p auth.Principal, current, code s
 	fx := s.c.Audit.Effects(ctx, o, auth.AuditEvent{Event: auth.AuditMFADisabled, SessionID: p.SessionID})
 	fx.Mail = s.notice(ctx, u, false, o)
 	_, err = s.c.Store.DisableMFA(ctx, u.ID, auth.EndSessions{}, time.Time{}, fx)
+	s.changed(u.ID)
 	return err
 }
 
@@ -308,11 +313,18 @@ func (s *Service) Reset(ctx context.Context, userID string, o auth.Origin) error
 	fx := s.c.Audit.Effects(ctx, o, auth.AuditEvent{Event: auth.AuditMFAReset})
 	fx.Mail = s.notice(ctx, u, false, o)
 	recs, err := s.c.Store.DisableMFA(ctx, u.ID, auth.EndSessions{All: true}, s.until(), fx)
+	s.changed(u.ID)
 	if err != nil {
 		return err
 	}
 	s.c.Denylist.Record(ctx, recs...)
 	return nil
+}
+
+func (s *Service) changed(userID string) {
+	if s.c.Changed != nil {
+		s.c.Changed(userID)
+	}
 }
 
 func (s *Service) until() time.Time { return revocation.Until(s.c.Now(), s.c.AccessTTL) }

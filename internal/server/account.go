@@ -14,10 +14,11 @@ type meJSON struct {
 	Role          string  `json:"role"`
 	Email         *string `json:"email"`
 	EmailVerified bool    `json:"email_verified"`
+	MFAEnabled    bool    `json:"mfa_enabled"`
 }
 
 func toMeJSON(u auth.User) meJSON {
-	return meJSON{u.ID, u.Username, string(u.Role), emailOrNull(u), u.EmailVerified}
+	return meJSON{u.ID, u.Username, string(u.Role), emailOrNull(u), u.EmailVerified, u.MFAEnabled}
 }
 
 // me: GET /me → {"id","username","role","email","email_verified"}, as the

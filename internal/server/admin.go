@@ -18,10 +18,11 @@ type userJSON struct {
 	CreatedAt     time.Time `json:"created_at"`
 	Email         *string   `json:"email"`
 	EmailVerified bool      `json:"email_verified"`
+	MFAEnabled    bool      `json:"mfa_enabled"`
 }
 
 func toUserJSON(u auth.User) userJSON {
-	return userJSON{u.ID, u.Username, string(u.Role), u.Active, u.CreatedAt.UTC(), emailOrNull(u), u.EmailVerified}
+	return userJSON{u.ID, u.Username, string(u.Role), u.Active, u.CreatedAt.UTC(), emailOrNull(u), u.EmailVerified, u.MFAEnabled}
 }
 
 const (

@@ -106,8 +106,12 @@ func (s *Server) verifyAccess(r *http.Request, tok string) (*verify.Claims, erro
 // admin requires a caller whose role, in the store, is admin.
 func (s *Server) admin(h handlerFunc) handlerFunc {
 	return s.authed(func(w http.ResponseWriter, r *http.Request) error {
-		if !principalOf(r).IsAdmin() {
+		p := principalOf(r)
+		if !p.IsAdmin() {
 			return errNotAdmin
+		}
+		if err := s.mfaRequired(p); err != nil {
+			return err
 		}
 		return h(w, r)
 	})

@@ -16,6 +16,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/keys"
 	"github.com/gatehouse/gatehouse/internal/login"
+	"github.com/gatehouse/gatehouse/internal/mfa"
 	"github.com/gatehouse/gatehouse/internal/sessions"
 	"github.com/gatehouse/gatehouse/internal/trust"
 	"github.com/gatehouse/gatehouse/verify"
@@ -32,6 +33,10 @@ type Config struct {
 	Login    *login.Service
 	Sessions *sessions.Service
 	Accounts *accounts.Service
+	MFA      *mfa.Service
+	// MFARequiredRoles are the roles that need a second factor for the
+	// admin API (403 mfa_enrollment_required without one).
+	MFARequiredRoles []string
 	// Trust decides who the bearer of a verified token is.
 	Trust    *trust.Resolver
 	Keys     *keys.Manager
@@ -99,6 +104,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	handle := func(pattern string, h handlerFunc) { mux.Handle(pattern, s.handle(h)) }
 
 	handle("POST /auth/login", s.login)
+	handle("POST /auth/login/mfa", s.loginMFA)
 	handle("POST /auth/refresh", s.refresh)
 	handle("POST /auth/logout", s.authed(s.logout))
 	handle("POST /auth/revoke", s.authed(s.revoke))
@@ -112,6 +118,11 @@ func (s *Server) routes(mux *http.ServeMux) {
 	handle("GET /me", s.authed(s.me))
 	handle("PUT /me/password", s.authed(s.changePassword))
 	handle("PUT /me/email", s.authed(s.changeEmail))
+	handle("GET /me/mfa", s.authed(s.mfaStatus))
+	handle("POST /me/mfa/totp", s.authed(s.enrollTOTP))
+	handle("POST /me/mfa/totp/confirm", s.authed(s.confirmTOTP))
+	handle("POST /me/mfa/recovery-codes", s.authed(s.newRecoveryCodes))
+	handle("POST /me/mfa/disable", s.authed(s.disableMFA))
 	handle("GET /public", s.public)
 
 	handle("GET /admin/dashboard", s.admin(s.dashboard))
@@ -120,6 +131,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	handle("GET /admin/users/{id}", s.admin(s.getUser))
 	handle("PATCH /admin/users/{id}", s.admin(s.patchUser))
 	handle("DELETE /admin/users/{id}", s.admin(s.deleteUser))
+	handle("DELETE /admin/users/{id}/mfa", s.admin(s.resetMFA))
 	handle("GET /admin/users/{id}/sessions", s.admin(s.userSessions))
 	handle("DELETE /admin/sessions/{id}", s.admin(s.endSession))
 	handle("POST /admin/keys/rotate", s.admin(s.rotateKey))
