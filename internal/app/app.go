@@ -95,6 +95,9 @@ type Options struct {
 	// RedisPrefix is put before every Redis key and channel (tests use one
 	// of their own).
 	RedisPrefix string
+	// MFAClock replaces the clock that TOTP codes are checked against
+	// (tests step it forward instead of waiting 30 seconds).
+	MFAClock func() time.Time
 }
 
 // OpenStore opens and migrates the database.
@@ -204,7 +207,7 @@ func (a *App) init(ctx context.Context, opt Options) error {
 	guesses := mfa.NewGuesses(a.Limits)
 	a.MFA = mfa.New(mfa.Config{
 		Store: a.Store, Passwords: a.Accounts, Notices: a.Accounts, Denylist: a.Revoked, Sealer: sealer,
-		Issuer: cfg.Mail.Product, AccessTTL: cfg.AccessTTL, Audit: a.Audit, Guesses: guesses, Changed: a.Accounts.Forget,
+		Issuer: cfg.Mail.Product, AccessTTL: cfg.AccessTTL, Audit: a.Audit, Guesses: guesses, Changed: a.Accounts.Forget, Now: opt.MFAClock,
 	})
 	a.Login = login.New(login.Config{
 		Users: a.Store, Passwords: a.Hasher, Sessions: a.Sessions, Attempts: a.Store,
