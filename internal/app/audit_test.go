@@ -17,6 +17,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/password"
 	"github.com/gatehouse/gatehouse/internal/smtptest"
+	"github.com/gatehouse/gatehouse/internal/totp"
 )
 
 const (
@@ -285,6 +286,45 @@ func TestAuditTrailRecordsEveryEvent(t *testing.T) {
 	})
 	c.wantAudit(begin, auth.AuditEvent{Event: auth.AuditMailFailed, UserID: gwenID, Username: "gwen", Actor: "outbox",
 		Detail: `kind=reset error=permanent: sending SMTP RCPT TO command: 550 "5.0.0 smtptest refuses RCPT with 550"`})
+
+	// Second factors: enrolment, a wrong code, a recovery code, new codes,
+	// turning it off, an administrator's reset.
+	g = c.login("gwen", "gwen-pass-2")
+	r = c.do("POST", "/me/mfa/totp", g.access, map[string]any{"current_password": "gwen-pass-2"})
+	expect(t, r, 200, "")
+	c.wantAudit(begin, gwen(auth.AuditEvent{Event: auth.AuditMFAEnrollStarted, SessionID: claim(t, g.access, "sid"), ActorID: gwenID, Actor: "gwen"}))
+	secret, err := totp.Decode(r.str(t, "secret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	expect(t, c.do("POST", "/me/mfa/totp/confirm", g.access, map[string]any{"code": "000000"}), 401, "")
+	c.wantAudit(begin, gwen(auth.AuditEvent{Event: auth.AuditMFAFailed, ActorID: gwenID, Actor: "gwen", Detail: "confirm"}))
+	step := totp.StepAt(time.Now())
+	r = c.do("POST", "/me/mfa/totp/confirm", g.access, map[string]any{"code": totp.Code(secret, step)})
+	expect(t, r, 200, "")
+	c.wantAudit(begin, gwen(auth.AuditEvent{Event: auth.AuditMFAEnabled, SessionID: claim(t, g.access, "sid"), ActorID: gwenID, Actor: "gwen", Detail: "sessions_ended=1"}))
+	rec := r.json(t)["recovery_codes"].([]any)
+	for _, code := range rec {
+		c.secrets = append(c.secrets, code.(string), strings.ReplaceAll(code.(string), "-", ""))
+	}
+	c.secrets = append(c.secrets, totp.Encode(secret))
+	r = c.do("POST", "/auth/login", "", map[string]any{"username": "gwen", "password": "gwen-pass-2"})
+	r = c.do("POST", "/auth/login/mfa", "", map[string]any{"mfa_token": r.str(t, "mfa_token"), "code": rec[0]})
+	expect(t, r, 200, "")
+	c.wantAudit(begin, gwen(auth.AuditEvent{Event: auth.AuditMFARecoveryUsed}))
+	expect(t, c.do("POST", "/me/mfa/recovery-codes", g.access, map[string]any{"code": totp.Code(secret, step+1)}), 200, "")
+	c.wantAudit(begin, gwen(auth.AuditEvent{Event: auth.AuditMFARecoveryRenewed, SessionID: claim(t, g.access, "sid"), ActorID: gwenID, Actor: "gwen"}))
+	expect(t, c.do("DELETE", "/admin/users/"+gwenID+"/mfa", c.login("alice", "secret123").access, nil), 204, "")
+	c.wantAudit(begin, admin(auth.AuditEvent{Event: auth.AuditMFAReset, UserID: gwenID, Username: "gwen", Detail: "sessions_ended=2"}))
+	g = c.login("gwen", "gwen-pass-2")
+	r = c.do("POST", "/me/mfa/totp", g.access, map[string]any{"current_password": "gwen-pass-2"})
+	secret, _ = totp.Decode(r.str(t, "secret"))
+	c.secrets = append(c.secrets, r.str(t, "secret"))
+	r = c.do("POST", "/me/mfa/totp/confirm", g.access, map[string]any{"code": totp.Code(secret, totp.StepAt(time.Now()))})
+	expect(t, r, 200, "")
+	rec = r.json(t)["recovery_codes"].([]any)
+	expect(t, c.do("POST", "/me/mfa/disable", g.access, map[string]any{"current_password": "gwen-pass-2", "code": rec[0]}), 204, "")
+	c.wantAudit(begin, gwen(auth.AuditEvent{Event: auth.AuditMFADisabled, SessionID: claim(t, g.access, "sid"), ActorID: gwenID, Actor: "gwen"}))
 
 	// Every event above is there, and no password or token is anywhere in
 	// the rows.

@@ -46,10 +46,10 @@ func TestContractCatchesMismatches(t *testing.T) {
 		h                        http.Handler
 		want                     string // in the report; "" for none
 	}{
-		{"keeps to it", "GET", "/me", "", bearer, answer(200, `{"id":"1","username":"bob","role":"user","email":null,"email_verified":false}`), ""},
+		{"keeps to it", "GET", "/me", "", bearer, answer(200, `{"id":"1","username":"bob","role":"user","email":null,"email_verified":false,"mfa_enabled":false}`), ""},
 		{"a field missing", "GET", "/me", "", bearer, answer(200, `{"id":"1","username":"bob"}`), "answer 200 to GET /me"},
-		{"an undocumented field", "GET", "/me", "", bearer, answer(200, `{"id":"1","username":"bob","role":"user","email":null,"email_verified":false,"extra":1}`), "answer 200 to GET /me"},
-		{"a field of the wrong type", "GET", "/me", "", bearer, answer(200, `{"id":1,"username":"bob","role":"user","email":null,"email_verified":false}`), "answer 200 to GET /me"},
+		{"an undocumented field", "GET", "/me", "", bearer, answer(200, `{"id":"1","username":"bob","role":"user","email":null,"email_verified":false,"mfa_enabled":false,"extra":1}`), "answer 200 to GET /me"},
+		{"a field of the wrong type", "GET", "/me", "", bearer, answer(200, `{"id":1,"username":"bob","role":"user","email":null,"email_verified":false,"mfa_enabled":false}`), "answer 200 to GET /me"},
 		{"an undocumented status", "GET", "/me", "", bearer, answer(418, `{"detail":"teapot","code":"teapot"}`), "answer 418 to GET /me"},
 		{"the wrong error code", "GET", "/me", "", bearer, answer(401, `{"detail":"Not authenticated","code":"forbidden"}`), "answer 401 to GET /me"},
 		{"401 without its challenge", "GET", "/me", "", bearer, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
