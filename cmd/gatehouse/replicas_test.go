@@ -206,6 +206,10 @@ func TestMultiProcessReplicas(t *testing.T) {
 		"GATEHOUSE_ISSUER=http://gatehouse.test",
 		"GATEHOUSE_REFRESH_REUSE_INTERVAL=0s",
 		"GATEHOUSE_KEY_PUBLISH_DELAY=4s",
+		// The SIGKILL subtest refreshes as fast as it can; the per-session
+		// rate would cut it off (and, past it, refuse the refresh that
+		// shows the session survived) on a fast machine.
+		"GATEHOUSE_SESSION_REFRESH_RATE=0",
 	}
 	a := startReplica(t, bin, "A", env)
 	b := startReplica(t, bin, "B", env)
