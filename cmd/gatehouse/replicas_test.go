@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/pgtest"
 	"github.com/gatehouse/gatehouse/internal/testkit"
+	"github.com/gatehouse/gatehouse/internal/totp"
 )
 
 // This file starts real `gatehouse serve` processes against one PostgreSQL
@@ -376,6 +378,58 @@ func TestMultiProcessReplicas(t *testing.T) {
 			if e.call("GET", "/me", res.str("access_token"), "").status != 200 {
 				t.Fatalf("session %d: new access token refused", i)
 			}
+		}
+	})
+	t.Run("a TOTP code sent to two replicas at once logs in once; wrong codes count across replicas", func(t *testing.T) {
+		admin, _ := a.login("alice", "secret123")
+		if res := a.call("POST", "/admin/users", admin, `{"username":"carol","password":"carols-passphrase"}`); res.status != 201 {
+			t.Fatalf("create carol: %d %v", res.status, res.body)
+		}
+		access, _ := a.login("carol", "carols-passphrase")
+		res := a.call("POST", "/me/mfa/totp", access, `{"current_password":"carols-passphrase"}`)
+		secret, err := totp.Decode(res.str("secret"))
+		if err != nil {
+			t.Fatalf("enrol: %d %v", res.status, res.body)
+		}
+		step := totp.StepAt(time.Now())
+		if res := b.call("POST", "/me/mfa/totp/confirm", access, fmt.Sprintf(`{"code":%q}`, totp.Code(secret, step))); res.status != 200 {
+			t.Fatalf("confirm on B: %d %v", res.status, res.body)
+		}
+		attempt := func(r *replica) string {
+			res := r.call("POST", "/auth/login", "", `{"username":"carol","password":"carols-passphrase"}`)
+			if res.status != 401 || res.str("code") != "mfa_required" {
+				t.Fatalf("login on %s: %d %v", r.name, res.status, res.body)
+			}
+			return res.str("mfa_token")
+		}
+		code := totp.Code(secret, step+1)
+		onA, onB := attempt(a), attempt(b)
+		statuses := make([]int, 2)
+		var wg sync.WaitGroup
+		for i, x := range []struct {
+			r   *replica
+			tok string
+		}{{a, onA}, {b, onB}} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				statuses[i] = x.r.call("POST", "/auth/login/mfa", "", fmt.Sprintf(`{"mfa_token":%q,"code":%q}`, x.tok, code)).status
+			}()
+		}
+		wg.Wait()
+		if slices.Sort(statuses); statuses[0] != 200 || statuses[1] != 401 {
+			t.Fatalf("the same code on A and B at once: %v, want one 200 and one 401", statuses)
+		}
+		// Ten more wrong codes (the race's loser was one), spread over A, B
+		// and C; past them, the next anywhere waits.
+		for i := range 10 {
+			r := all[i%3]
+			if res := r.call("POST", "/auth/login/mfa", "", fmt.Sprintf(`{"mfa_token":%q,"code":"000000"}`, attempt(r))); res.status != 401 {
+				t.Fatalf("wrong code %d on %s: %d %v", i, r.name, res.status, res.body)
+			}
+		}
+		if res := c.call("POST", "/auth/login/mfa", "", fmt.Sprintf(`{"mfa_token":%q,"code":"000000"}`, attempt(c))); res.status != 429 {
+			t.Fatalf("the 11th wrong code, on C: %d %v, want 429", res.status, res.body)
 		}
 	})
 }
