@@ -53,7 +53,7 @@ func TestHelp(t *testing.T) {
 		{"user", "set-role", "--help"}, {"user", "disable", "--help"}, {"user", "enable", "--help"}, {"user", "delete", "--help"},
 		{"keys", "list", "--help"}, {"keys", "rotate", "--help"}, {"keys", "reseal", "--help"}, {"token", "decode", "--help"}, {"token", "verify", "--help"},
 		{"version", "--help"}, {"user", "--help"}, {"keys", "--help"}, {"token", "--help"}, {"audit", "--help"},
-		{"user", "set-email", "--help"}, {"mail", "--help"}, {"mail", "list", "--help"},
+		{"user", "set-email", "--help"}, {"mail", "--help"}, {"mail", "list", "--help"}, {"user", "mfa-reset", "--help"},
 	} {
 		code, _, errs := c.run("", args...)
 		if code != 0 || !strings.Contains(errs, "Usage: gatehouse") {
@@ -279,5 +279,18 @@ func TestAudit(t *testing.T) {
 	}
 	if code, _, _ := c.run("", "audit", "extra"); code != 2 {
 		t.Errorf("audit with an argument: exit %d, want 2", code)
+	}
+}
+
+// user mfa-reset turns a second factor off from the command line; a user
+// without one is an error.
+func TestUserMFAReset(t *testing.T) {
+	c := newCLI(t)
+	c.ok("grace's passphrase\n", "user", "add", "grace", "--password-stdin")
+	if code, _, errs := c.run("", "user", "mfa-reset", "grace"); code != 1 || !strings.Contains(errs, "not set up") {
+		t.Fatalf("no second factor: %d %q", code, errs)
+	}
+	if code, _, _ := c.run("", "user", "mfa-reset", "nobody"); code != 1 {
+		t.Fatalf("unknown user: exit %d", code)
 	}
 }

@@ -167,7 +167,7 @@ func warnMailToLog(log *slog.Logger, demo bool) {
 // warnNoEncryptionKey says, once at start, that secrets are stored in the
 // clear. --demo does not warn: its database is a throwaway.
 func warnNoEncryptionKey(log *slog.Logger) {
-	log.Warn("GATEHOUSE_ENCRYPTION_KEY is not set: secrets such as the signing keys are stored unencrypted in the database; " +
+	log.Warn("GATEHOUSE_ENCRYPTION_KEY is not set: secrets such as the signing keys and TOTP secrets are stored unencrypted in the database; " +
 		"set it (" + seal.KeyHint + "), then run: gatehouse keys reseal")
 }
 
