@@ -340,6 +340,11 @@ func (c Config) validate() []error {
 	add(oneOf("GATEHOUSE_LOG_FORMAT", c.LogFormat, "text", "json"))
 	errs = append(errs, c.validateBrowser()...)
 	errs = append(errs, c.validateMail()...)
+	for _, r := range c.MFARequiredRoles {
+		if len(r) > 32 || strings.Trim(r, "abcdefghijklmnopqrstuvwxyz0123456789_-") != "" {
+			errs = append(errs, fmt.Errorf("GATEHOUSE_MFA_REQUIRED_ROLES: %q is not a role (a-z, 0-9, _ and -, at most 32): use for example admin", r))
+		}
+	}
 	return errs
 }
 
