@@ -145,9 +145,9 @@ func (h *harness) pgSchema() string {
 func (h *harness) addUser(t *target) { h.addAccount(t, benchUser, benchPassword, "") }
 
 // addAccount creates an account with the command line, with a verified
-// address unless email is "".
-func (h *harness) addAccount(t *target, name, password, email string) {
-	args := []string{"user", "add", name, "--password-stdin"}
+// address unless email is "", and further flags of user add (--role R).
+func (h *harness) addAccount(t *target, name, password, email string, flags ...string) {
+	args := append([]string{"user", "add", name, "--password-stdin"}, flags...)
 	if email != "" {
 		args = append(args, "--email", email)
 	}

@@ -9,12 +9,21 @@
 //
 // Figure ids, for -only: BACKEND/{start,me-one,me-10k,login,refresh,mixed,flood}
 // (BACKEND is sqlite or postgres), baseline/{bare,hash,sql}@BACKEND,
+// the second login step sqlite/login-mfa,
 // the email figures BACKEND/{forgot-known,forgot-unknown} and
 // sqlite/{outbox-send,me-backlog} with their baselines
 // baseline/{raw-smtp,me-no-backlog}@sqlite (measured whenever their
 // figure is), micro/{verify-ALG,verify-VerifyCached,revocation-1M},
 // reference/{me,login}; with -before, before/BACKEND/{me-one,me-10k,login,refresh}
 // are measured whenever the current figure of the same name is.
+//
+// sqlite/login-mfa is POST /auth/login/mfa with a recovery code, sent by
+// a closed-loop driver in this process (-c connections) for a fixed
+// number of calls a run, each a pending attempt of its own: before each
+// run, unmeasured, it enrols fresh users through the API (TOTP codes
+// computed here) and logs each in with the password once per recovery
+// code. Its goals are absolute (completions per second, server CPU per
+// call): no baseline of the run does the same work.
 //
 // The email figures run gatehouse with GATEHOUSE_SMTP_URL at an SMTP sink
 // in this process (go-smtp on loopback, counting messages by Message-ID):
@@ -277,6 +286,7 @@ func (h *harness) run() {
 	h.build()
 	for _, b := range h.o.backends {
 		h.backend(b)
+		h.loginMFA(b)
 		h.mail(b)
 	}
 	h.micro()

@@ -224,6 +224,11 @@ func goals(rs []*Result) []Goal {
 				fmt.Sprintf("%.0f reads/s", r.Median.RPS))
 			extra("excess logins refused: p99 ("+l+")", b+"/flood", "refused_p99_ms", "<", 10, "ms")
 		}
+		if r := by[b+"/login-mfa"]; r != nil {
+			add("second login step (recovery code) per second ("+l+")", r.Median.RPS, ">=", 1000, "/s",
+				fmt.Sprintf("%d calls a run, p50 %.2f ms, p99 %.2f ms", r.Median.Ops, r.Median.P50ms, r.Median.P99ms))
+			add("second login step: server CPU per call ("+l+")", r.Median.ServerCPUus, "<", 1000, "µs", "the server's CPU time ÷ calls, median of runs")
+		}
 		extra("idle RSS ("+l+")", b+"/start", "idle_rss_mb", "<=", 25, "MB")
 		for _, side := range []string{"known", "unknown"} {
 			if r := by[b+"/forgot-"+side]; r != nil {
