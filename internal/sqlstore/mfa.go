@@ -99,6 +99,18 @@ func (s *Store) TOTPOf(ctx context.Context, userID string) (auth.TOTP, error) {
 // lets one win. ENotFound "User not found" for an unknown user, and
 // ENotFound when no factor is pending (none, or already confirmed).
 func (s *Store) ConfirmTOTP(ctx context.Context, userID string, step int64, end auth.EndSessions, until time.Time, fx auth.Effects) ([]auth.Revocation, error) {
+	return s.switchMFA(ctx, opConfirmTOTP, userID, true, end, until, fx, func(tx querier, t time.Time) error {
+		return execOne(ctx, tx, `UPDATE mfa_totp SET confirmed_at = $2, last_step = $3
+			WHERE user_id = $1 AND confirmed_at IS NULL`, userID, ms(t), step)
+	})
+}
+
+// switchMFA sets the user's MFAEnabled to on, runs change, and ends the
+// sessions that end selects, with fx, in one transaction. The user's row
+// is written first, as deleting a user does (user, then factor), so that
+// the two cannot deadlock on PostgreSQL.
+func (s *Store) switchMFA(ctx context.Context, o op, userID string, on bool, end auth.EndSessions, until time.Time, fx auth.Effects,
+	change func(tx querier, t time.Time) error) ([]auth.Revocation, error) {
 	if unstorable(userID) {
 		return nil, auth.Errorf(auth.ENotFound, errNoUser)
 	}
@@ -108,13 +120,11 @@ func (s *Store) ConfirmTOTP(ctx context.Context, userID string, step int64, end 
 	var revs []auth.Revocation
 	err := s.mutate(ctx, func(tx querier) (applied, error) {
 		t := now()
-		user, err := setMFAEnabled(ctx, tx, userID, true, t)
+		user, err := setMFAEnabled(ctx, tx, userID, on, t)
 		if err != nil {
 			return applied{}, err
 		}
-		err = execOne(ctx, tx, `UPDATE mfa_totp SET confirmed_at = $2, last_step = $3
-			WHERE user_id = $1 AND confirmed_at IS NULL`, userID, ms(t), step)
-		if err != nil {
+		if err := change(tx, t); err != nil {
 			return applied{}, err
 		}
 		var res applied
@@ -122,7 +132,7 @@ func (s *Store) ConfirmTOTP(ctx context.Context, userID string, step int64, end 
 		return res, err
 	})
 	if err != nil {
-		return nil, s.fail(opConfirmTOTP, err)
+		return nil, s.fail(o, err)
 	}
 	return revs, nil
 }
@@ -166,31 +176,11 @@ func (s *Store) UseTOTPStep(ctx context.Context, userID string, step int64) (boo
 // "User not found" for an unknown user, and ENotFound when the user has
 // no factor.
 func (s *Store) DisableMFA(ctx context.Context, userID string, end auth.EndSessions, until time.Time, fx auth.Effects) ([]auth.Revocation, error) {
-	if unstorable(userID) {
-		return nil, auth.Errorf(auth.ENotFound, errNoUser)
-	}
-	if unstorable(end.Except) {
-		return nil, errUnstorable()
-	}
-	var revs []auth.Revocation
-	err := s.mutate(ctx, func(tx querier) (applied, error) {
-		t := now()
-		user, err := setMFAEnabled(ctx, tx, userID, false, t)
-		if err != nil {
-			return applied{}, err
-		}
+	return s.switchMFA(ctx, opDisableMFA, userID, false, end, until, fx, func(tx querier, t time.Time) error {
 		if err := execOne(ctx, tx, `DELETE FROM mfa_totp WHERE user_id = $1`, userID); err != nil {
-			return applied{}, err
+			return err
 		}
-		if _, err := voidSecrets(ctx, tx, auth.PurposeRecoveryCode, userID, t); err != nil {
-			return applied{}, err
-		}
-		var res applied
-		revs, res, err = s.endSessions(ctx, tx, user, end, until, t, fx)
-		return res, err
+		_, err := voidSecrets(ctx, tx, auth.PurposeRecoveryCode, userID, t)
+		return err
 	})
-	if err != nil {
-		return nil, s.fail(opDisableMFA, err)
-	}
-	return revs, nil
 }
