@@ -74,6 +74,11 @@ var contract = sync.OnceValues(func() (*apiContract, error) {
 })
 
 type apiContract struct {
+	// mu serializes validation: the validator compiles a schema on first
+	// use, and libopenapi's rendering of a schema for that is not safe
+	// for concurrent use (the race detector catches it on the first
+	// concurrent answers of one operation).
+	mu          sync.Mutex
 	v           validator.Validator
 	errorSchema *base.Schema
 }
@@ -114,6 +119,8 @@ func validated(t reporter, h http.Handler) http.Handler {
 }
 
 func (c *apiContract) checkRequest(t reporter, r *http.Request, body []byte, reason string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	ok, errs := c.v.ValidateHttpRequestSync(r)
 	switch {
@@ -127,6 +134,8 @@ func (c *apiContract) checkRequest(t reporter, r *http.Request, body []byte, rea
 }
 
 func (c *apiContract) checkResponse(t reporter, r *http.Request, body []byte, rec *teeWriter, invalid bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	res := &http.Response{
 		StatusCode: rec.status(), Header: rec.header(), Request: r,
