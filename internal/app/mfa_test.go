@@ -364,3 +364,52 @@ func TestMFASecretSealed(t *testing.T) {
 	// And it works.
 	expect(t, m.finish(m.startLogin("bob", "password456"), m.code(secret)), 200, "")
 }
+
+// TestMFANotices: turning a second factor on and off sends a notice to
+// the verified address.
+func TestMFANotices(t *testing.T) {
+	t.Parallel()
+	m := newMailEnv(t)
+	alice := m.login("alice", "secret123")
+	r := m.do("POST", "/me/mfa/totp", alice.access, map[string]string{"current_password": "secret123"})
+	secret, _ := totp.Decode(r.str(t, "secret"))
+	r = m.do("POST", "/me/mfa/totp/confirm", alice.access, map[string]string{"code": totp.Code(secret, totp.StepAt(time.Now()))})
+	expect(t, r, 200, "")
+	on := m.next()
+	if on.to != "alice@example.com" || !strings.Contains(on.subject, "is on") || strings.Contains(on.text, "#token=") {
+		t.Fatalf("notice %+v", on)
+	}
+	rec := r.json(t)["recovery_codes"].([]any)[0].(string)
+	expect(t, m.do("POST", "/me/mfa/disable", alice.access, map[string]string{"current_password": "secret123", "code": rec}), 204, "")
+	if off := m.next(); off.to != "alice@example.com" || !strings.Contains(off.subject, "is off") {
+		t.Fatalf("notice %+v", off)
+	}
+}
+
+// TestMFAWithoutPassword: a user without a password (signed in through
+// an identity provider) enrols without current_password, if the login is
+// under 10 minutes old; otherwise 403 reauthentication_required.
+func TestMFAWithoutPassword(t *testing.T) {
+	t.Parallel()
+	m := startMFA(t, testConfig(t))
+	ctx := context.Background()
+	u := auth.User{Username: "fedora", Role: auth.RoleUser, Active: true}
+	if err := m.app.Store.CreateUser(ctx, &u, auth.Effects{}); err != nil {
+		t.Fatal(err)
+	}
+	start := func(age time.Duration) string {
+		iss, err := m.app.Sessions.Start(ctx, u, auth.Authentication{AMR: []string{auth.AMRFederated}, Time: time.Now().Add(-age)}, auth.Origin{}, auth.Effects{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return iss.AccessToken
+	}
+	wantCode(t, m.do("POST", "/me/mfa/totp", start(11*time.Minute), map[string]string{}), 403, "reauthentication_required")
+	fresh := start(time.Minute)
+	r := m.do("POST", "/me/mfa/totp", fresh, map[string]string{})
+	expect(t, r, 200, "")
+	secret, _ := totp.Decode(r.str(t, "secret"))
+	expect(t, m.do("POST", "/me/mfa/totp/confirm", fresh, map[string]string{"code": m.code(secret)}), 200, "")
+	m.clock.step()
+	expect(t, m.do("POST", "/me/mfa/disable", fresh, map[string]string{"code": m.code(secret)}), 204, "")
+}
