@@ -7,17 +7,24 @@
 // consumed only when the user presses the button, never by a fetch of the
 // link (a mail scanner).
 //
+// Between the two, two-factor authentication as bob: enrolment from the
+// page (the test computes the TOTP codes from the key on the screen),
+// sign-in with a code and with a recovery code, new recovery codes, and
+// turning it off again, with nothing secret left in storage or cookies.
+//
 // Usage: node browser-check.mjs GATEHOUSE_URL ACCESS_TTL_SECONDS ARTIFACTS_DIR SERVER_LOG
 import { chromium } from "playwright-core";
 import http from "node:http";
 import fs from "node:fs";
 import path from "node:path";
+import crypto from "node:crypto";
 
 const [base, ttlArg, artifacts, serverLog] = process.argv.slice(2);
 const accessTTL = Number(ttlArg);
 fs.mkdirSync(artifacts, { recursive: true });
 
 let failures = 0;
+let lastStep = 0; // the last TOTP step used, see freshCode
 function check(ok, what) {
   console.log(`${ok ? "ok  " : "FAIL"} ${what}`);
   if (!ok) failures++;
@@ -69,13 +76,13 @@ try {
 
   // A wrong password is reported, not a crash.
   await page.getByLabel("Username").fill("alice");
-  await page.getByLabel("Password").fill("not the password");
+  await page.getByLabel("Password", { exact: true }).fill("not the password");
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.waitForFunction(() => document.getElementById("signin-error").textContent !== "");
   check((await page.textContent("#signin-error")) === "Invalid username or password", "a wrong password is reported");
 
   // Sign in.
-  await page.getByLabel("Password").fill("secret123");
+  await page.getByLabel("Password", { exact: true }).fill("secret123");
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.waitForSelector("#account:not([hidden])");
   check((await page.textContent("#who-username")) === "alice", "signed in: the page shows who you are");
@@ -154,6 +161,7 @@ try {
   await page.setViewportSize({ width: 1280, height: 800 });
   await page.screenshot({ path: path.join(artifacts, "signed-out-desktop.png") });
 
+  await secondFactorChecks(context);
   await linkPages(context);
 } catch (err) {
   console.log("FAIL " + (err && err.stack ? err.stack : err));
@@ -162,6 +170,232 @@ try {
   await browser.close();
   attacker.close();
 }
+// TOTP per RFC 6238 (SHA-1, 6 digits, 30-second steps), computed here from
+// the base32 key that the page shows, as an authenticator app would.
+function base32(text) {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  const out = [];
+  let bits = 0, value = 0;
+  for (const c of text.replace(/[\s=]/g, "").toUpperCase()) {
+    const i = alphabet.indexOf(c);
+    if (i < 0) throw new Error(`not base32: ${c}`);
+    value = (value << 5) | i;
+    bits += 5;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push((value >>> bits) & 0xff);
+      value &= (1 << bits) - 1;
+    }
+  }
+  return Buffer.from(out);
+}
+
+function totp(key, step) {
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(step));
+  const mac = crypto.createHmac("sha1", key).update(counter).digest();
+  const at = mac[mac.length - 1] & 0x0f;
+  return String((mac.readUInt32BE(at) & 0x7fffffff) % 1e6).padStart(6, "0");
+}
+
+function stepNow() {
+  return Math.floor(Date.now() / 30000);
+}
+
+function sleep(ms) {
+  return new Promise((ok) => setTimeout(ok, ms));
+}
+
+// freshCode is a code for a step after the last one used (each step is
+// accepted once, the confirming code's included), within the server's
+// window of one step either side of now: it waits for the next step when
+// the one after the last used is further ahead.
+async function freshCode(key) {
+  if (lastStep > stepNow()) console.log(`     (waiting ${Math.ceil(30 - (Date.now() / 1000) % 30)} s for the next TOTP step)`);
+  while (lastStep > stepNow()) await sleep(200);
+  lastStep = Math.max(lastStep + 1, stepNow());
+  return totp(key, lastStep);
+}
+
+// pageGet is a same-origin GET from the page, with its cookies, renewing
+// the session once if the access cookie ran out meanwhile.
+function pageGet(page, p) {
+  return page.evaluate(async (p) => {
+    let r = await fetch(p);
+    if (r.status === 401 && (await fetch("/auth/refresh", { method: "POST" })).ok) r = await fetch(p);
+    return { status: r.status, body: r.ok ? await r.json() : null };
+  }, p);
+}
+
+async function noSecretsKept(page, what, secrets) {
+  const js = await page.evaluate(() => ({
+    cookie: document.cookie, local: localStorage.length, session: sessionStorage.length,
+    url: location.href, html: document.documentElement.outerHTML,
+  }));
+  check(js.cookie === "" && js.local === 0 && js.session === 0,
+    `${what}: localStorage and sessionStorage are empty and document.cookie holds no token (${JSON.stringify(js.cookie)})`);
+  check(!secrets.some((x) => js.url.includes(x)), `${what}: no secret in the address`);
+  return js.html;
+}
+
+async function passwordSignIn(page, password) {
+  await page.fill("#username", "bob");
+  await page.fill("#password", password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+}
+
+async function signOutFrom(page) {
+  await page.getByRole("button", { name: "Sign out", exact: true }).click();
+  await page.waitForSelector("#signin:not([hidden])");
+}
+
+async function textOf(page, sel) {
+  return (await page.textContent(sel)).trim();
+}
+
+function waitText(page, sel, part) {
+  return page.waitForFunction(([sel, part]) => document.querySelector(sel).textContent.includes(part), [sel, part]);
+}
+
+async function secondFactorChecks(context) {
+  check(totp(Buffer.from("12345678901234567890"), 1) === "287082" && base32("GEZDGNBV").toString() === "12345",
+    "the test's TOTP gives RFC 6238's test value");
+  const page = await context.newPage();
+  await page.goto(base + "/");
+  await ready(page);
+  await passwordSignIn(page, "password456");
+  await page.waitForSelector("#tfa [data-panel=off]:not([hidden])");
+  check((await textOf(page, "#tfa-state")) === "Two-factor authentication is off.", "2FA: bob's page says two-factor authentication is off");
+
+  // Turn it on: the password first (a wrong one is refused).
+  await page.getByRole("button", { name: "Turn on two-factor authentication" }).click();
+  await page.fill("#enrol-password", "not bob's password");
+  await page.getByRole("button", { name: "Continue" }).click();
+  await page.waitForFunction(() => document.getElementById("enrol-error").textContent !== "");
+  check((await textOf(page, "#enrol-error")) === "Current password is incorrect", "2FA: a wrong current password is reported");
+  await page.fill("#enrol-password", "password456");
+  await page.getByRole("button", { name: "Continue" }).click();
+  await page.waitForSelector("#confirm-form:not([hidden])");
+  const qr = await page.evaluate(() => {
+    const svg = document.querySelector("#qr > svg");
+    if (!svg) return null;
+    const box = svg.getBoundingClientRect();
+    return { names: [...svg.querySelectorAll("*")].map((e) => e.localName), width: box.width, height: box.height, label: svg.getAttribute("aria-label") };
+  });
+  check(qr && qr.width >= 150 && qr.width === qr.height && qr.names.length >= 2 && qr.names.every((n) => n === "rect" || n === "path") && !!qr.label,
+    `2FA: the QR code shows, square, of rect and path only, with a text alternative (${JSON.stringify(qr && { ...qr, names: [...new Set(qr.names)] })})`);
+  const secret = (await textOf(page, "#totp-secret")).replace(/\s/g, "");
+  check(/^[A-Z2-7]{32}$/.test(secret), "2FA: the key shows as text, 32 base32 letters (160 bits)");
+  const key = base32(secret);
+  await page.screenshot({ path: path.join(artifacts, "mfa-enrol.png"), fullPage: true });
+
+  // A wrong code is refused; the current one turns it on.
+  await page.fill("#confirm-code", totp(key, stepNow() - 20));
+  await page.getByRole("button", { name: "Turn on", exact: true }).click();
+  await page.waitForFunction(() => document.getElementById("confirm-error").textContent !== "");
+  check((await textOf(page, "#confirm-error")).startsWith("That code is not right"), "2FA: a wrong confirming code is reported");
+  await page.fill("#confirm-code", await freshCode(key));
+  await page.getByRole("button", { name: "Turn on", exact: true }).click();
+  await page.waitForSelector("#tfa [data-panel=codes]:not([hidden])");
+  const codes = await page.$$eval("#codes-list li", (els) => els.map((e) => e.textContent));
+  check(codes.length === 10 && new Set(codes).size === 10 && codes.every((c) => /^[a-z2-7]{4}(-[a-z2-7]{4}){4}$/.test(c)),
+    `2FA: 10 distinct recovery codes show (${codes[0]}, …)`);
+  check((await textOf(page, "#codes-note")).includes("shown only now"), "2FA: the page says the codes are shown only now");
+  check((await textOf(page, "#qr")) === "" && (await textOf(page, "#totp-secret")) === "", "2FA: once on, the QR code and the key are gone from the page");
+  const [download] = await Promise.all([
+    page.waitForEvent("download"),
+    page.getByRole("link", { name: "Download as text" }).click(),
+  ]);
+  const file = fs.readFileSync(await download.path(), "utf8");
+  check(download.suggestedFilename() === "gatehouse-recovery-codes.txt" && download.url().startsWith("blob:") && codes.every((c) => file.includes(c)) && file.includes("bob"),
+    `2FA: "Download as text" saves the 10 codes (${download.suggestedFilename()}, from a ${download.url().split(":")[0]}: URL)`);
+  await page.screenshot({ path: path.join(artifacts, "mfa-recovery-codes.png"), fullPage: true });
+  await noSecretsKept(page, "2FA, codes on screen", [secret, ...codes]);
+  const me = await pageGet(page, "/me");
+  check(me.body && me.body.mfa_enabled === true, "2FA: GET /me says mfa_enabled");
+  await page.getByRole("button", { name: "I have saved them" }).click();
+  await waitText(page, "#tfa-state", "10 recovery codes left");
+  check(await page.isVisible("#tfa [data-panel=on]"), "2FA: on, with 10 recovery codes left");
+  let html = await noSecretsKept(page, "2FA, codes put away", [secret, ...codes]);
+  check(!html.includes(secret) && !codes.some((c) => html.includes(c)), "2FA: the key and the codes are gone from the page once put away");
+
+  // Sign in with the password and a code from the app.
+  await signOutFrom(page);
+  await passwordSignIn(page, "password456");
+  await page.waitForSelector("#mfa-form:not([hidden])");
+  check(await page.isHidden("#signin-form"), "2FA sign-in: after the password, the page asks for a code");
+  check(await page.evaluate(() => document.activeElement.id === "mfa-code"), "2FA sign-in: the code field has the focus");
+  check((await cookieNames()).length === 0, "2FA sign-in: no session cookie before the second factor");
+  check(seen("POST", "/auth/login", 401), "2FA sign-in: POST /auth/login answered 401 (mfa_required)");
+  await page.screenshot({ path: path.join(artifacts, "mfa-code-prompt.png"), fullPage: true });
+  await page.locator("#mfa-form").getByLabel("Authentication code or recovery code").fill("123-45x");
+  await page.getByRole("button", { name: "Verify" }).click();
+  await page.waitForFunction(() => document.getElementById("mfa-error").textContent !== "");
+  check((await textOf(page, "#mfa-error")).startsWith("That code is not right") && await page.isVisible("#mfa-form"),
+    "2FA sign-in: a wrong code is reported, and the page asks again");
+  await page.locator("#mfa-form").getByLabel("Authentication code or recovery code").fill(await freshCode(key));
+  await page.getByRole("button", { name: "Verify" }).click();
+  await page.waitForSelector("#account:not([hidden])");
+  check((await textOf(page, "#who-username")) === "bob" && (await textOf(page, "#mfa-error")) === "", "2FA sign-in: password and code sign bob in");
+  await noSecretsKept(page, "2FA, signed in with a code", [secret]);
+
+  // A dead attempt (here a token the server does not know) goes back to
+  // the password.
+  await signOutFrom(page);
+  await passwordSignIn(page, "password456");
+  await page.waitForSelector("#mfa-form:not([hidden])");
+  await page.route("**/auth/login/mfa", async (route) => {
+    const body = JSON.parse(route.request().postData());
+    body.mfa_token = "not-" + body.mfa_token;
+    await route.continue({ postData: JSON.stringify(body) });
+  }, { times: 1 });
+  await page.locator("#mfa-form").getByLabel("Authentication code or recovery code").fill(codes[0]);
+  await page.getByRole("button", { name: "Verify" }).click();
+  await page.waitForSelector("#signin-form:not([hidden])");
+  check(seen("POST", "/auth/login/mfa", 401) && (await textOf(page, "#signin-error")).startsWith("This sign-in has ended") && await page.isHidden("#mfa-form"),
+    "2FA sign-in: invalid_mfa_token goes back to the password, with a message");
+
+  // Sign in with a recovery code: it is spent.
+  await passwordSignIn(page, "password456");
+  await page.waitForSelector("#mfa-form:not([hidden])");
+  check((await textOf(page, "#signin-error")) === "", "2FA sign-in: the old message is cleared");
+  await page.locator("#mfa-form").getByLabel("Authentication code or recovery code").fill(codes[0].toUpperCase());
+  await page.getByRole("button", { name: "Verify" }).click();
+  await page.waitForSelector("#account:not([hidden])");
+  check((await textOf(page, "#who-username")) === "bob", "2FA sign-in: password and a recovery code sign bob in");
+  const status = await pageGet(page, "/me/mfa");
+  check(status.body && status.body.totp === true && status.body.recovery_codes_left === 9, `2FA: GET /me/mfa shows 9 recovery codes left (${JSON.stringify(status.body)})`);
+  await page.waitForSelector("#tfa [data-panel=on]:not([hidden])");
+  check((await textOf(page, "#tfa-state")).includes("You have 9 recovery codes left."), "2FA: the page shows 9 recovery codes left");
+  await noSecretsKept(page, "2FA, signed in with a recovery code", [secret, ...codes]);
+
+  // New recovery codes, with a code from the app: the old ones stop working.
+  await page.getByRole("button", { name: "New recovery codes" }).click();
+  await page.fill("#renew-code", await freshCode(key));
+  await page.getByRole("button", { name: "Make new codes" }).click();
+  await page.waitForSelector("#tfa [data-panel=codes]:not([hidden])");
+  const fresh = await page.$$eval("#codes-list li", (els) => els.map((e) => e.textContent));
+  check(fresh.length === 10 && !fresh.some((c) => codes.includes(c)), "2FA: new recovery codes: 10 others");
+  await page.getByRole("button", { name: "I have saved them" }).click();
+  await waitText(page, "#tfa-state", "10 recovery codes left");
+
+  // Turn it off: an old recovery code no longer does; a new one does.
+  await page.getByRole("button", { name: "Turn off", exact: true }).click();
+  await page.fill("#disable-password", "password456");
+  await page.fill("#disable-code", codes[1]);
+  await page.getByRole("button", { name: "Turn off two-factor authentication" }).click();
+  await page.waitForFunction(() => document.getElementById("disable-error").textContent !== "");
+  check((await textOf(page, "#disable-error")).startsWith("That code is not right"), "2FA: a recovery code of the replaced set is refused");
+  await page.fill("#disable-code", fresh[0]);
+  await page.getByRole("button", { name: "Turn off two-factor authentication" }).click();
+  await page.waitForSelector("#tfa [data-panel=off]:not([hidden])");
+  const off = await pageGet(page, "/me/mfa");
+  check(off.body && off.body.totp === false && (await textOf(page, "#tfa-state")) === "Two-factor authentication is off.", "2FA: turned off (GET /me/mfa: totp false)");
+  await signOutFrom(page);
+  check((await api("POST", "/auth/login", { username: "bob", password: "password456" })).status === 200, "2FA: off, bob signs in with the password alone");
+  await page.close();
+}
+
 // linkFromLog waits for the server's log (mail goes there without SMTP)
 // to hold a link to page, and returns the newest.
 async function linkFromLog(page, after) {

@@ -2,8 +2,9 @@
 # Gatehouse's web page in headless Chromium (Debian's chromium, driven by
 # playwright-core): sign in, no token in document.cookie, a silent refresh
 # after the access token expires, cross-site form posts refused, sign out;
-# then the pages that mail links lead to (reset, verification), which post
-# their token only on the user's click.
+# two-factor authentication (enrol, sign in with a code and with a recovery
+# code, new codes, turn off); then the pages that mail links lead to (reset,
+# verification), which post their token only on the user's click.
 # Screenshots go to webtest/artifacts/. Installs what it needs; fails if it
 # cannot.
 set -euo pipefail
