@@ -160,13 +160,12 @@ func rawRefresh(ctx context.Context, db *sql.DB, stmts []*sql.Stmt, r auth.Rotat
 	if _, err = st(2).ExecContext(ctx, r.NewHash, sid, r.Now.UnixMilli()); err != nil {
 		return err
 	}
-	var name, role, hash string
-	var email sql.NullString
-	var active, verified bool
-	err = st(3).QueryRowContext(ctx, uid).Scan(&uid, &name, &role, &active, &hash, &email, &verified, &created, &refreshed)
-	if err != nil {
+	var u auth.User
+	dest, finish := userDest(&u) // the columns of userColumns, whatever they are
+	if err = st(3).QueryRowContext(ctx, uid).Scan(dest...); err != nil {
 		return err
 	}
+	finish()
 	return tx.Commit()
 }
 
