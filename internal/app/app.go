@@ -8,7 +8,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/accounts"
@@ -68,6 +71,36 @@ type App struct {
 	// through SMTP or, without GATEHOUSE_SMTP_URL, to the log.
 	Mailer *mail.Composer
 	Outbox *outbox.Sender
+	// requests counts the API's requests; busy tells the mail sender
+	// from it when the API is busy.
+	requests atomic.Int64
+	busy     busySignal
+}
+
+// busyRate is the request rate, per core, above which the API counts as
+// busy for the mail sender: well above what a quiet server sees, well
+// below what saturates a core (GET /me answers about 30 000 a second a
+// core).
+const busyRate = 2000
+
+// busySignal samples a request counter at most every 100 ms and says
+// whether the rate since the last sample passes busyRate per core.
+type busySignal struct {
+	mu    sync.Mutex
+	at    time.Time
+	count int64
+	busy  bool
+}
+
+func (b *busySignal) check(count int64) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := time.Now()
+	if d := now.Sub(b.at); d >= 100*time.Millisecond {
+		b.busy = float64(count-b.count)/d.Seconds() > float64(busyRate*runtime.GOMAXPROCS(0))
+		b.at, b.count = now, count
+	}
+	return b.busy
 }
 
 // RateLimits is what the flows need of a ratelimit store.
@@ -218,6 +251,7 @@ func (a *App) init(ctx context.Context, opt Options) error {
 	a.Outbox = outbox.New(outbox.Config{
 		Store: a.Store, Transport: transport, Resolver: a.Accounts, Audit: a.Audit, Log: a.Log, Registry: a.registry(),
 		MinBackoff: cfg.Mail.RetryMin, MaxBackoff: cfg.Mail.RetryMax, Rate: float64(cfg.Mail.Rate),
+		Busy: func() bool { return a.busy.check(a.requests.Load()) },
 	})
 	return nil
 }
@@ -299,7 +333,7 @@ func (a *App) Handler() http.Handler {
 		Checks: a.checks(), Revocations: a.Store, RevocationsToken: a.Config.RevocationsToken, Issuer: a.Config.Issuer,
 		SignupOpen: a.Config.Signup == "open", TrustedProxies: a.Config.TrustedProxies, Log: a.Log,
 		Browser: browser(a.Config), HSTS: strings.HasPrefix(a.Config.Issuer, "https://"),
-		Registry: a.registry(), MetricsElsewhere: a.Config.MetricsAddr != "",
+		Registry: a.registry(), MetricsElsewhere: a.Config.MetricsAddr != "", Requests: &a.requests,
 	}
 	if a.Config.Browser.Page {
 		cfg.WebPage = webpage.Handler

@@ -59,7 +59,11 @@ type Config struct {
 	// Rate caps the messages this sender starts a second (0: no cap), so
 	// that a backlog drains in the background without taking the CPU the
 	// API needs; the SMTP server's own limits are usually lower still.
-	Rate        float64
+	Rate float64
+	// Busy, when set, says the API is busy; the sender then starts at most
+	// a fifth of Rate a second, so that a backlog takes little of the CPU
+	// the API's requests need.
+	Busy        func() bool
 	Lease       time.Duration // how long a claim holds, default 2 min (longer than a send's timeouts)
 	Poll        time.Duration // how often to look for due messages, default 1 s
 	MinBackoff  time.Duration // the wait after a first temporary failure, default 1 min
@@ -123,13 +127,17 @@ func (s *Sender) pace(ctx context.Context) error {
 	if s.c.Rate <= 0 {
 		return nil
 	}
+	rate := s.c.Rate
+	if s.c.Busy != nil && s.c.Busy() {
+		rate /= 5
+	}
 	s.paceMu.Lock()
 	now := time.Now()
 	at := s.slot
 	if at.Before(now) {
 		at = now
 	}
-	s.slot = at.Add(time.Duration(float64(time.Second) / s.c.Rate))
+	s.slot = at.Add(time.Duration(float64(time.Second) / rate))
 	s.paceMu.Unlock()
 	if wait := time.Until(at); wait > 0 {
 		t := time.NewTimer(wait)

@@ -30,3 +30,17 @@ func TestPace(t *testing.T) {
 		t.Fatalf("no Rate: %v", err)
 	}
 }
+
+// While the API is busy, the sender starts a fifth of Rate.
+func TestPaceBusy(t *testing.T) {
+	s := New(Config{Rate: 1000, Busy: func() bool { return true }})
+	start := time.Now()
+	for range 21 {
+		if err := s.pace(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d := time.Since(start); d < 95*time.Millisecond {
+		t.Fatalf("21 slots at 1000/s while busy took %v, want at least 100ms (200/s)", d)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -63,6 +64,9 @@ type Config struct {
 	// Registry receives the server's metrics and is served at /metrics; a
 	// new one is made when nil.
 	Registry *prometheus.Registry
+	// Requests, when set, counts the requests answered (the mail sender
+	// slows down while the API is busy).
+	Requests *atomic.Int64
 	// MetricsElsewhere leaves /metrics out of the API (it answers 404):
 	// MetricsHandler serves Registry on a listener of its own.
 	MetricsElsewhere bool

@@ -35,7 +35,8 @@ func openSQLite(_ context.Context, path string, maxConns int, allowShared bool, 
 	if err := prepareSQLiteFile(path, allowShared); err != nil {
 		return nil, err
 	}
-	w, err := sql.Open("sqlite", path+"?"+sqlitePragmas+"&_txlock=immediate")
+	// Checkpoints are the checkpointer's, not a commit's (see checkpointer).
+	w, err := sql.Open("sqlite", path+"?"+sqlitePragmas+"&_txlock=immediate&_pragma=wal_autocheckpoint(0)")
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: open %s: %w", path, err)
 	}
@@ -48,7 +49,15 @@ func openSQLite(_ context.Context, path string, maxConns int, allowShared bool, 
 	}
 	r.SetMaxOpenConns(maxConns)
 	r.SetMaxIdleConns(maxConns)
-	return &Store{r: r, w: w, rc: newStmtCache(r), wc: newStmtCache(w), d: sqliteDialect{}, log: log}, nil
+	ck, err := sql.Open("sqlite", path+"?"+sqlitePragmas)
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("sqlstore: open %s: %w", path, err)
+	}
+	ck.SetMaxOpenConns(1)
+	ck.SetMaxIdleConns(1)
+	return &Store{r: r, w: w, rc: newStmtCache(r), wc: newStmtCache(w), d: sqliteDialect{}, log: log, ckpt: startCheckpointer(ck)}, nil
 }
 
 func checkSQLitePath(path string) error {

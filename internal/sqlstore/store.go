@@ -41,6 +41,8 @@ type Store struct {
 	log    *slog.Logger
 	// listenCfg connects the LISTEN connection; nil on SQLite.
 	listenCfg *pgx.ConnConfig
+	// ckpt checkpoints an SQLite WAL in the background; nil on PostgreSQL.
+	ckpt *checkpointer
 }
 
 // Open prepares a Store for url: "sqlite:PATH" (a file, created if
@@ -93,6 +95,9 @@ func (s *Store) Close() error {
 	err = errors.Join(err, s.r.Close())
 	if s.w != s.r {
 		err = errors.Join(err, s.w.Close())
+	}
+	if s.ckpt != nil {
+		err = errors.Join(err, s.ckpt.close())
 	}
 	return err
 }
