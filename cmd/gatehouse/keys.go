@@ -91,7 +91,7 @@ func keysRotate(ctx context.Context, env *cliEnv, args []string) error {
 }
 
 func keysReseal(ctx context.Context, env *cliEnv, args []string) error {
-	cfg, _, err := loadConfig(env, "keys reseal", "", "Encrypt every stored signing key with GATEHOUSE_ENCRYPTION_KEY (from plaintext or from a key in GATEHOUSE_ENCRYPTION_KEY_OLD). Idempotent.", 0, args, nil)
+	cfg, _, err := loadConfig(env, "keys reseal", "", "Encrypt every stored signing key and TOTP secret with GATEHOUSE_ENCRYPTION_KEY (from plaintext or from a key in GATEHOUSE_ENCRYPTION_KEY_OLD). Idempotent.", 0, args, nil)
 	if err != nil {
 		return err
 	}
@@ -101,14 +101,20 @@ func keysReseal(ctx context.Context, env *cliEnv, args []string) error {
 	return withApp(ctx, env, cfg, func(a *app.App) error {
 		if a.Keys.Symmetric() {
 			fmt.Fprintln(env.stdout, "HS256: tokens are signed with JWT_SECRET_KEY; no keys are stored")
-			return nil
+		} else {
+			res, err := a.Keys.Reseal(ctx)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(env.stdout, "resealed %d signing keys with encryption key %s; %d already were\n",
+				res.Resealed, a.Sealer.Primary(), res.Unchanged)
 		}
-		res, err := a.Keys.Reseal(ctx)
+		resealed, unchanged, err := a.MFA.Reseal(ctx, a.Store)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(env.stdout, "resealed %d signing keys with encryption key %s; %d already were\n",
-			res.Resealed, a.Sealer.Primary(), res.Unchanged)
+		fmt.Fprintf(env.stdout, "resealed %d TOTP secrets with encryption key %s; %d already were\n",
+			resealed, a.Sealer.Primary(), unchanged)
 		return nil
 	})
 }

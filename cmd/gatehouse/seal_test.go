@@ -62,7 +62,7 @@ func TestEncryptionKeyLifecycle(t *testing.T) {
 	first := hexKey()
 	c.env["GATEHOUSE_ENCRYPTION_KEY"] = first
 	c.ok("", "keys", "list") // a clear key still loads
-	if out := c.ok("", "keys", "reseal"); !strings.Contains(out, "resealed 1 signing keys") {
+	if out := c.ok("", "keys", "reseal"); !strings.Contains(out, "resealed 1 signing keys") || !strings.Contains(out, "resealed 0 TOTP secrets") {
 		t.Fatalf("reseal: %q", out)
 	}
 	if out := c.ok("", "keys", "reseal"); !strings.Contains(out, "resealed 0 signing keys") || !strings.Contains(out, "1 already") {

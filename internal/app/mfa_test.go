@@ -413,3 +413,43 @@ func TestMFAWithoutPassword(t *testing.T) {
 	m.clock.step()
 	expect(t, m.do("POST", "/me/mfa/disable", fresh, map[string]string{"code": m.code(secret)}), 204, "")
 }
+
+// TestMFAReseal: a secret enrolled before an encryption key was set is
+// sealed by `keys reseal` (Service.Reseal), and still works; a second
+// reseal changes nothing.
+func TestMFAReseal(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(t)
+	m := startMFA(t, cfg)
+	secret, _ := m.enrol(m.login("bob", "password456"), "password456")
+	stored := func() string {
+		db, err := sql.Open("sqlite", strings.TrimPrefix(cfg.DatabaseURL, "sqlite:")+"?_pragma=query_only(1)")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		var s string
+		if err := db.QueryRow(`SELECT secret FROM mfa_totp`).Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	if !strings.HasPrefix(stored(), "plain:") {
+		t.Fatalf("without a key: %q", stored())
+	}
+	m.stop()
+
+	cfg.EncryptionKey = []byte("0123456789abcdef0123456789ABCDEF")
+	m = startMFA(t, cfg)
+	if n, kept, err := m.app.MFA.Reseal(context.Background(), m.app.Store); err != nil || n != 1 || kept != 0 {
+		t.Fatalf("reseal: %d resealed, %d kept, %v", n, kept, err)
+	}
+	if s := stored(); !strings.HasPrefix(s, "sealed:") || strings.Contains(s, totp.Encode(secret)) {
+		t.Fatalf("after reseal: %q", s)
+	}
+	if n, kept, err := m.app.MFA.Reseal(context.Background(), m.app.Store); err != nil || n != 0 || kept != 1 {
+		t.Fatalf("second reseal: %d resealed, %d kept, %v", n, kept, err)
+	}
+	m.clock.step()
+	expect(t, m.finish(m.startLogin("bob", "password456"), m.code(secret)), 200, "")
+}

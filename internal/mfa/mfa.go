@@ -505,3 +505,52 @@ func (f recoveryFactor) Check(ctx context.Context, u auth.User, code string, o a
 	}
 	return []string{auth.AMRMFA, auth.AMRRecovery}, ok, err
 }
+
+// ResealStore lists and replaces stored TOTP secrets (the store).
+type ResealStore interface {
+	TOTPFactors(ctx context.Context) ([]auth.TOTP, error)
+	ReplaceTOTPSecret(ctx context.Context, userID, from, to string) (bool, error)
+}
+
+// ErrNoEncryptionKey refuses to reseal without a key to seal with.
+var ErrNoEncryptionKey = errors.New("mfa: reseal needs GATEHOUSE_ENCRYPTION_KEY")
+
+// Reseal seals every stored TOTP secret with the current encryption key:
+// those stored before a key was set, and those sealed with a key now in
+// GATEHOUSE_ENCRYPTION_KEY_OLD. It returns how many it resealed and how
+// many already were. A secret changed meanwhile (a new enrolment) is left
+// to its new writer, who sealed it.
+func (s *Service) Reseal(ctx context.Context, st ResealStore) (resealed, unchanged int, err error) {
+	sealer, ok := s.c.Sealer.(interface{ SealedWithPrimary([]byte) bool })
+	if s.c.Sealer == nil || !ok {
+		return 0, 0, ErrNoEncryptionKey
+	}
+	factors, err := st.TOTPFactors(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, f := range factors {
+		if enc, isSealed := strings.CutPrefix(f.Secret, sealedPrefix); isSealed {
+			if blob, err := base64.RawStdEncoding.DecodeString(enc); err == nil && sealer.SealedWithPrimary(blob) {
+				unchanged++
+				continue
+			}
+		}
+		secret, err := s.open(f.UserID, f.Secret)
+		if err != nil {
+			return resealed, unchanged, fmt.Errorf("mfa: reseal the secret of user %s: %w", f.UserID, err)
+		}
+		to, err := s.seal(f.UserID, secret)
+		if err != nil {
+			return resealed, unchanged, err
+		}
+		done, err := st.ReplaceTOTPSecret(ctx, f.UserID, f.Secret, to)
+		if err != nil {
+			return resealed, unchanged, err
+		}
+		if done {
+			resealed++
+		}
+	}
+	return resealed, unchanged, nil
+}

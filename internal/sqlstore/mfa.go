@@ -184,3 +184,36 @@ func (s *Store) DisableMFA(ctx context.Context, userID string, end auth.EndSessi
 		return err
 	})
 }
+
+var (
+	opTOTPSecrets       = op{name: "list totp secrets"}
+	opReplaceTOTPSecret = op{name: "replace totp secret"}
+)
+
+// TOTPFactors returns every stored TOTP factor, pending or confirmed, in
+// user id order (for resealing their secrets).
+func (s *Store) TOTPFactors(ctx context.Context) ([]auth.TOTP, error) {
+	rows, err := s.read().QueryContext(ctx, `SELECT `+totpColumns+` FROM mfa_totp ORDER BY user_id`)
+	if err != nil {
+		return nil, s.fail(opTOTPSecrets, err)
+	}
+	fs, err := collect(rows, scanTOTP)
+	return fs, s.fail(opTOTPSecrets, err)
+}
+
+// ReplaceTOTPSecret sets the stored secret of the user's factor to to if
+// it is still from (a compare-and-swap, for resealing), and reports
+// whether it did: false when the factor is gone or was replaced meanwhile.
+func (s *Store) ReplaceTOTPSecret(ctx context.Context, userID, from, to string) (bool, error) {
+	if unstorable(userID, from) {
+		return false, nil
+	}
+	if unstorable(to) {
+		return false, errUnstorable()
+	}
+	err := execOne(ctx, s.write(), `UPDATE mfa_totp SET secret = $3 WHERE user_id = $1 AND secret = $2`, userID, from, to)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, s.fail(opReplaceTOTPSecret, err)
+}
