@@ -258,18 +258,5 @@ func secondSteps(base string, pairs []mfaPair, conns int) stepResult {
 // sendStep sends one second step and returns its status, 0 when it
 // failed.
 func sendStep(c *http.Client, base string, body []byte) int {
-	req, err := http.NewRequest("POST", base+"/auth/login/mfa", bytes.NewReader(body))
-	if err != nil {
-		return 0
-	}
-	req.Header.Set("Content-Type", "application/json")
-	res, err := c.Do(req)
-	if err != nil {
-		return 0
-	}
-	defer res.Body.Close()
-	if _, err := io.Copy(io.Discard, res.Body); err != nil {
-		return 0
-	}
-	return res.StatusCode
+	return postJSON(c, "POST", base+"/auth/login/mfa", bytes.NewReader(body))
 }

@@ -93,7 +93,13 @@ func sleepUntil(t time.Time) {
 
 // send sends request i and returns its status, 0 when it failed.
 func (l openLoad) send(c *http.Client, i int) int {
-	req, err := http.NewRequest(l.method, l.url, strings.NewReader(l.body(i)))
+	return postJSON(c, l.method, l.url, strings.NewReader(l.body(i)))
+}
+
+// postJSON sends a JSON body, reads the answer to its end (so that the
+// connection is reused) and returns its status, 0 when it failed.
+func postJSON(c *http.Client, method, url string, body io.Reader) int {
+	req, err := http.NewRequest(method, url, body)
 	if err != nil {
 		return 0
 	}
