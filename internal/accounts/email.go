@@ -132,11 +132,8 @@ func (s *Service) RequestVerification(ctx context.Context, p auth.Principal, o a
 	fx = s.withAudit(ctx, o, fx)
 	addr := u.Email
 	// EmailWas: the link goes to the address the account has now, or nowhere.
-	if _, _, err := s.store.UpdateUser(ctx, u.ID, auth.UserUpdate{EmailWas: &addr}, auth.EndSessions{}, time.Time{}, fx); err != nil {
-		return err
-	}
-	s.queued(fx)
-	return nil
+	_, err = s.applyFx(ctx, u.ID, auth.UserUpdate{EmailWas: &addr}, auth.EndSessions{}, fx)
+	return err
 }
 
 // withAudit stamps fx's audit events with o (audit.Recorder.Effects) and
@@ -160,13 +157,10 @@ func (s *Service) VerifyEmail(ctx context.Context, tok string, o auth.Origin) (a
 	hash := token.HashSecret(tok)
 	if sec, err := s.store.ConsumeSecret(ctx, auth.PurposeVerifyEmail, hash, s.now()); err == nil {
 		verified := true
-		u, _, err := s.store.UpdateUser(ctx, sec.OwnerID, auth.UserUpdate{EmailVerified: &verified, EmailWas: &sec.Data},
-			auth.EndSessions{}, time.Time{}, s.audit.Effects(ctx, o, auth.AuditEvent{Event: auth.AuditEmailVerified}))
-		s.profiles.forget(sec.OwnerID)
-		if auth.ErrorCode(err) == auth.ENotFound {
-			return auth.User{}, ErrInvalidToken // the account is gone, or has moved to another address
-		}
-		return u, err
+		// ENotFound: the account is gone, or has moved to another address.
+		u, err := s.applyFx(ctx, sec.OwnerID, auth.UserUpdate{EmailVerified: &verified, EmailWas: &sec.Data},
+			auth.EndSessions{}, s.audit.Effects(ctx, o, auth.AuditEvent{Event: auth.AuditEmailVerified}))
+		return u, tokenErr(err)
 	} else if auth.ErrorCode(err) != auth.ENotFound {
 		return auth.User{}, err
 	}
@@ -178,11 +172,8 @@ func (s *Service) VerifyEmail(ctx context.Context, tok string, o auth.Origin) (a
 // outstanding reset links (sent to the old address) are voided.
 func (s *Service) completeChange(ctx context.Context, hash string, o auth.Origin) (auth.User, error) {
 	sec, err := s.store.LookupSecret(ctx, auth.PurposeChangeEmail, hash, s.now())
-	if auth.ErrorCode(err) == auth.ENotFound {
-		return auth.User{}, ErrInvalidToken
-	}
 	if err != nil {
-		return auth.User{}, err
+		return auth.User{}, tokenErr(err)
 	}
 	// A taken address is refused before the token is used up, so that the
 	// owner can use it once the other account lets the address go.
@@ -190,21 +181,13 @@ func (s *Service) completeChange(ctx context.Context, hash string, o auth.Origin
 		return auth.User{}, auth.ErrEmailTaken
 	}
 	if _, err := s.store.ConsumeSecret(ctx, auth.PurposeChangeEmail, hash, s.now()); err != nil {
-		if auth.ErrorCode(err) == auth.ENotFound {
-			return auth.User{}, ErrInvalidToken
-		}
-		return auth.User{}, err
+		return auth.User{}, tokenErr(err)
 	}
 	verified := true
 	fx := s.audit.Effects(ctx, o, auth.AuditEvent{Event: auth.AuditEmailChanged})
 	fx.Void = []auth.SecretPurpose{auth.PurposeResetPassword, auth.PurposeVerifyEmail}
-	u, _, err := s.store.UpdateUser(ctx, sec.OwnerID, auth.UserUpdate{Email: &sec.Data, EmailVerified: &verified},
-		auth.EndSessions{}, time.Time{}, fx)
-	s.profiles.forget(sec.OwnerID)
-	if auth.ErrorCode(err) == auth.ENotFound {
-		return auth.User{}, ErrInvalidToken
-	}
-	return u, err
+	u, err := s.applyFx(ctx, sec.OwnerID, auth.UserUpdate{Email: &sec.Data, EmailVerified: &verified}, auth.EndSessions{}, fx)
+	return u, tokenErr(err)
 }
 
 // ChangeEmail starts moving the caller's account to a new address, after
@@ -247,11 +230,8 @@ func (s *Service) ChangeEmail(ctx context.Context, p auth.Principal, addr, curre
 	fx.Mail = append(fx.Mail, s.notice(ctx, u, mail.TemplateEmailChanged, mail.Data{NewEmail: addr}, o)...)
 	fx.Audit = []auth.AuditEvent{{Event: auth.AuditEmailChangeAsked, SessionID: p.SessionID}}
 	fx = s.withAudit(ctx, o, fx)
-	if _, _, err := s.store.UpdateUser(ctx, u.ID, auth.UserUpdate{}, auth.EndSessions{}, time.Time{}, fx); err != nil {
-		return err
-	}
-	s.queued(fx)
-	return nil
+	_, err = s.applyFx(ctx, u.ID, auth.UserUpdate{}, auth.EndSessions{}, fx)
+	return err
 }
 
 // ForgotPassword asks for a reset link to addr. It does the same work
@@ -318,11 +298,8 @@ func (s *Service) ResetPassword(ctx context.Context, tok, next string, o auth.Or
 	}
 	hash := token.HashSecret(tok)
 	sec, err := s.store.LookupSecret(ctx, auth.PurposeResetPassword, hash, s.now())
-	if auth.ErrorCode(err) == auth.ENotFound {
-		return ErrInvalidToken
-	}
 	if err != nil {
-		return err
+		return tokenErr(err)
 	}
 	h, err := s.passwords.Hash(ctx, next)
 	if err != nil {
@@ -330,17 +307,11 @@ func (s *Service) ResetPassword(ctx context.Context, tok, next string, o auth.Or
 	}
 	// Of concurrent uses of one token, exactly one consumes it.
 	if _, err := s.store.ConsumeSecret(ctx, auth.PurposeResetPassword, hash, s.now()); err != nil {
-		if auth.ErrorCode(err) == auth.ENotFound {
-			return ErrInvalidToken
-		}
-		return err
+		return tokenErr(err)
 	}
 	u, err := s.store.UserByID(ctx, sec.OwnerID)
-	if auth.ErrorCode(err) == auth.ENotFound {
-		return ErrInvalidToken
-	}
 	if err != nil {
-		return err
+		return tokenErr(err)
 	}
 	verified := true
 	u.EmailVerified = auth.EmailKey(u.Email) == auth.EmailKey(sec.Data)
@@ -348,17 +319,19 @@ func (s *Service) ResetPassword(ctx context.Context, tok, next string, o auth.Or
 	fx.Void = []auth.SecretPurpose{auth.PurposeResetPassword, auth.PurposeLoginAttempt}
 	fx.Mail = s.notice(ctx, u, mail.TemplatePasswordChanged, mail.Data{}, o)
 	upd := auth.UserUpdate{PasswordHash: &h, EmailVerified: &verified, EmailWas: &sec.Data}
-	_, recs, err := s.store.UpdateUser(ctx, sec.OwnerID, upd, auth.EndSessions{All: true}, s.revokeUntil(), fx)
-	s.profiles.forget(sec.OwnerID)
+	// ENotFound: the account moved to another address since the link was sent.
+	_, err = s.applyFx(ctx, sec.OwnerID, upd, auth.EndSessions{All: true}, fx)
+	return tokenErr(err)
+}
+
+// tokenErr is what a link token's flow answers for err: 400 invalid_token
+// when the token, its account or the account's address is not found (used,
+// voided, expired, gone), err otherwise.
+func tokenErr(err error) error {
 	if auth.ErrorCode(err) == auth.ENotFound {
-		return ErrInvalidToken // the account moved to another address since the link was sent
+		return ErrInvalidToken
 	}
-	if err != nil {
-		return err
-	}
-	s.denylist.Record(ctx, recs...)
-	s.queued(fx)
-	return nil
+	return err
 }
 
 // NoticeMFA tells u's verified address that a second factor was turned on

@@ -2,24 +2,18 @@ package mail
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/auth"
+	"github.com/gatehouse/gatehouse/internal/seal"
 )
 
 // Sealer encrypts what the outbox keeps of a message's body until it is
-// sent (seal.Sealer): a pending message holds a live link.
-type Sealer interface {
-	Seal(aad, plaintext []byte) ([]byte, error)
-	Open(aad, blob []byte) ([]byte, error)
-}
-
-// sealedPrefix marks a sealed body part in the outbox: the prefix, then
-// the sealed blob in base64.
-const sealedPrefix = "sealed:"
+// sent (seal.Sealer): a pending message holds a live link. A sealed part
+// is kept as seal.SealText makes it.
+type Sealer = seal.Sealing
 
 // bodyAAD binds a sealed part to its message and part, so that a sealed
 // body cannot be moved to another message or part.
@@ -37,17 +31,17 @@ func sealBody(s Sealer, m auth.Mail) (auth.Mail, error) {
 		if *p.v == "" {
 			continue
 		}
-		blob, err := s.Seal(bodyAAD(m.ID, p.name), []byte(*p.v))
+		text, err := seal.SealText(s, bodyAAD(m.ID, p.name), []byte(*p.v))
 		if err != nil {
 			return auth.Mail{}, fmt.Errorf("seal the %s part of a message: %w", p.name, err)
 		}
-		*p.v = sealedPrefix + base64.RawStdEncoding.EncodeToString(blob)
+		*p.v = text
 	}
 	return m, nil
 }
 
 // Sealed reports whether a message's body is sealed.
-func Sealed(m auth.Mail) bool { return strings.HasPrefix(m.Text, sealedPrefix) }
+func Sealed(m auth.Mail) bool { return strings.HasPrefix(m.Text, seal.TextPrefix) }
 
 var errNoKey = errors.New("the message body is encrypted and no GATEHOUSE_ENCRYPTION_KEY (or _OLD) opens it")
 
@@ -57,16 +51,15 @@ func openBody(s Sealer, m auth.Mail) (auth.Mail, error) {
 		name string
 		v    *string
 	}{{"text", &m.Text}, {"html", &m.HTML}} {
-		enc, ok := strings.CutPrefix(*p.v, sealedPrefix)
-		if !ok {
+		blob, sealed, err := seal.TextBlob(*p.v)
+		if !sealed {
 			continue
+		}
+		if err != nil {
+			return auth.Mail{}, fmt.Errorf("the %s part of the message: %w", p.name, err)
 		}
 		if s == nil {
 			return auth.Mail{}, errNoKey
-		}
-		blob, err := base64.RawStdEncoding.DecodeString(enc)
-		if err != nil {
-			return auth.Mail{}, fmt.Errorf("the %s part of the message: %w", p.name, err)
 		}
 		plain, err := s.Open(bodyAAD(m.ID, p.name), blob)
 		if err != nil {

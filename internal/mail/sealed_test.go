@@ -44,7 +44,7 @@ func TestSealedBodies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !Sealed(m) || strings.Contains(m.Text+m.HTML, tok) || strings.Contains(m.Text, "reset-password") || !strings.HasPrefix(m.HTML, sealedPrefix) {
+	if !Sealed(m) || strings.Contains(m.Text+m.HTML, tok) || strings.Contains(m.Text, "reset-password") || !strings.HasPrefix(m.HTML, seal.TextPrefix) {
 		t.Fatalf("body in the clear: %q / %q", m.Text, m.HTML)
 	}
 	rec := &recording{}

@@ -28,6 +28,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/login"
 	"github.com/gatehouse/gatehouse/internal/revocation"
+	"github.com/gatehouse/gatehouse/internal/seal"
 	"github.com/gatehouse/gatehouse/internal/token"
 	"github.com/gatehouse/gatehouse/internal/totp"
 )
@@ -63,10 +64,7 @@ type Denylist interface {
 }
 
 // Sealer seals TOTP secrets at rest (seal.Sealer).
-type Sealer interface {
-	Seal(aad, plaintext []byte) ([]byte, error)
-	Open(aad, blob []byte) ([]byte, error)
-}
+type Sealer = seal.Sealing
 
 // Config wires a Service. Store, Passwords and Denylist are required.
 type Config struct {
@@ -433,20 +431,19 @@ func recoveryHash(userID, code string) string { return token.HashSecret(userID +
 // secretAAD binds a sealed secret to its user.
 func secretAAD(userID string) []byte { return []byte("gatehouse totp secret\x00" + userID) }
 
-const (
-	sealedPrefix = "sealed:"
-	plainPrefix  = "plain:"
-)
+// plainPrefix starts a secret stored without an encryption key; a sealed
+// one is stored as seal.SealText makes it.
+const plainPrefix = "plain:"
 
 func (s *Service) seal(userID string, secret []byte) (string, error) {
 	if s.c.Sealer == nil {
 		return plainPrefix + base64.RawStdEncoding.EncodeToString(secret), nil
 	}
-	blob, err := s.c.Sealer.Seal(secretAAD(userID), secret)
+	text, err := seal.SealText(s.c.Sealer, secretAAD(userID), secret)
 	if err != nil {
 		return "", fmt.Errorf("mfa: seal the secret: %w", err)
 	}
-	return sealedPrefix + base64.RawStdEncoding.EncodeToString(blob), nil
+	return text, nil
 }
 
 var errSealedNoKey = errors.New("mfa: the TOTP secret is sealed and no GATEHOUSE_ENCRYPTION_KEY opens it")
@@ -455,16 +452,14 @@ func (s *Service) open(userID, stored string) ([]byte, error) {
 	if enc, ok := strings.CutPrefix(stored, plainPrefix); ok {
 		return base64.RawStdEncoding.DecodeString(enc)
 	}
-	enc, ok := strings.CutPrefix(stored, sealedPrefix)
-	if !ok {
+	blob, sealed, err := seal.TextBlob(stored)
+	switch {
+	case !sealed:
 		return nil, errors.New("mfa: a stored TOTP secret of an unknown form")
-	}
-	if s.c.Sealer == nil {
-		return nil, errSealedNoKey
-	}
-	blob, err := base64.RawStdEncoding.DecodeString(enc)
-	if err != nil {
+	case err != nil:
 		return nil, fmt.Errorf("mfa: the sealed secret: %w", err)
+	case s.c.Sealer == nil:
+		return nil, errSealedNoKey
 	}
 	secret, err := s.c.Sealer.Open(secretAAD(userID), blob)
 	if err != nil {
@@ -530,11 +525,9 @@ func (s *Service) Reseal(ctx context.Context, st ResealStore) (resealed, unchang
 		return 0, 0, err
 	}
 	for _, f := range factors {
-		if enc, isSealed := strings.CutPrefix(f.Secret, sealedPrefix); isSealed {
-			if blob, err := base64.RawStdEncoding.DecodeString(enc); err == nil && sealer.SealedWithPrimary(blob) {
-				unchanged++
-				continue
-			}
+		if blob, sealed, err := seal.TextBlob(f.Secret); sealed && err == nil && sealer.SealedWithPrimary(blob) {
+			unchanged++
+			continue
 		}
 		secret, err := s.open(f.UserID, f.Secret)
 		if err != nil {

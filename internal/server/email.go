@@ -58,10 +58,7 @@ func (s *Server) requestVerification(w http.ResponseWriter, r *http.Request) err
 // verifyEmail: POST /auth/email/verify {"token"} → 200 the user object.
 func (s *Server) verifyEmail(w http.ResponseWriter, r *http.Request) error {
 	var body tokenBody
-	if err := decodeJSON(r, &body); err != nil {
-		return err
-	}
-	if err := body.validate(); err != nil {
+	if err := decodeValid(r, &body); err != nil {
 		return err
 	}
 	u, err := s.cfg.Accounts.VerifyEmail(r.Context(), *body.Token, s.origin(r))
@@ -77,10 +74,7 @@ func (s *Server) verifyEmail(w http.ResponseWriter, r *http.Request) error {
 // Only the client's own rate answers otherwise (429).
 func (s *Server) forgotPassword(w http.ResponseWriter, r *http.Request) error {
 	var body forgotBody
-	if err := decodeJSON(r, &body); err != nil {
-		return err
-	}
-	if err := body.validate(); err != nil {
+	if err := decodeValid(r, &body); err != nil {
 		return err
 	}
 	if err := s.cfg.Accounts.ForgotPassword(r.Context(), *body.Email, s.origin(r)); err != nil {
@@ -94,10 +88,7 @@ func (s *Server) forgotPassword(w http.ResponseWriter, r *http.Request) error {
 // every session of the user ends. Not a login.
 func (s *Server) resetPassword(w http.ResponseWriter, r *http.Request) error {
 	var body resetBody
-	if err := decodeJSON(r, &body); err != nil {
-		return err
-	}
-	if err := body.validate(); err != nil {
+	if err := decodeValid(r, &body); err != nil {
 		return err
 	}
 	if err := s.cfg.Accounts.ResetPassword(r.Context(), *body.Token, *body.New, s.origin(r)); err != nil {
@@ -111,10 +102,7 @@ func (s *Server) resetPassword(w http.ResponseWriter, r *http.Request) error {
 // the new address, a notice to the old one.
 func (s *Server) changeEmail(w http.ResponseWriter, r *http.Request) error {
 	var body changeEmailBody
-	if err := decodeJSON(r, &body); err != nil {
-		return err
-	}
-	if err := body.validate(); err != nil {
+	if err := decodeValid(r, &body); err != nil {
 		return err
 	}
 	if err := s.cfg.Accounts.ChangeEmail(r.Context(), principalOf(r), *body.Email, *body.Current, s.origin(r)); err != nil {

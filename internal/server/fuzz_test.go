@@ -52,10 +52,7 @@ func FuzzEmailBodies(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body string) {
 		bodies := []interface{ validate() error }{&tokenBody{}, &resetBody{}, &forgotBody{}, &changeEmailBody{}}
 		for _, b := range bodies {
-			err := decodeJSON(httptest.NewRequest("POST", "/", strings.NewReader(body)), b)
-			if err == nil {
-				err = b.validate()
-			}
+			err := decodeValid(httptest.NewRequest("POST", "/", strings.NewReader(body)), b)
 			if err != nil {
 				if code := auth.ErrorCode(err); code != auth.EInvalid && code != auth.ETooLarge {
 					t.Fatalf("body %q into %T: error code %s (%v)", body, b, code, err)
@@ -88,10 +85,7 @@ func FuzzMFABodies(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, body string) {
 		for _, b := range []interface{ validate() error }{&codeBody{}, &disableBody{}, &loginMFABody{}} {
-			err := decodeJSON(httptest.NewRequest("POST", "/", strings.NewReader(body)), b)
-			if err == nil {
-				err = b.validate()
-			}
+			err := decodeValid(httptest.NewRequest("POST", "/", strings.NewReader(body)), b)
 			if err != nil {
 				if code := auth.ErrorCode(err); code != auth.EInvalid && code != auth.ETooLarge {
 					t.Fatalf("body %q into %T: error code %s (%v)", body, b, code, err)

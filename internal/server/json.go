@@ -104,6 +104,15 @@ func require(fields ...field) error {
 	return nil
 }
 
+// decodeValid is decodeJSON followed by the body's own check of its
+// required fields.
+func decodeValid(r *http.Request, body interface{ validate() error }) error {
+	if err := decodeJSON(r, body); err != nil {
+		return err
+	}
+	return body.validate()
+}
+
 // nullable is a JSON member that may be absent (Set false), null (Set,
 // Value nil) or a value: PATCH tells "leave it" from "remove it".
 type nullable[T any] struct {

@@ -41,10 +41,7 @@ type recoveryCodesJSON struct {
 // (cookie mode honoured).
 func (s *Server) loginMFA(w http.ResponseWriter, r *http.Request) error {
 	var body loginMFABody
-	if err := decodeJSON(r, &body); err != nil {
-		return err
-	}
-	if err := body.validate(); err != nil {
+	if err := decodeValid(r, &body); err != nil {
 		return err
 	}
 	out, err := s.cfg.Login.SecondFactor(r.Context(), *body.MFAToken, *body.Code, s.origin(r))
@@ -78,10 +75,7 @@ func (s *Server) enrollTOTP(w http.ResponseWriter, r *http.Request) error {
 // {"recovery_codes"}: on; every other session of the user ends.
 func (s *Server) confirmTOTP(w http.ResponseWriter, r *http.Request) error {
 	var body codeBody
-	if err := decodeJSON(r, &body); err != nil {
-		return err
-	}
-	if err := body.validate(); err != nil {
+	if err := decodeValid(r, &body); err != nil {
 		return err
 	}
 	codes, err := s.cfg.MFA.Confirm(r.Context(), principalOf(r), *body.Code, s.origin(r))
@@ -109,10 +103,7 @@ func (s *Server) mfaStatus(w http.ResponseWriter, r *http.Request) error {
 // 200 {"recovery_codes"}, replacing the old set.
 func (s *Server) newRecoveryCodes(w http.ResponseWriter, r *http.Request) error {
 	var body codeBody
-	if err := decodeJSON(r, &body); err != nil {
-		return err
-	}
-	if err := body.validate(); err != nil {
+	if err := decodeValid(r, &body); err != nil {
 		return err
 	}
 	codes, err := s.cfg.MFA.RegenerateCodes(r.Context(), principalOf(r), *body.Code, s.origin(r))
@@ -126,10 +117,7 @@ func (s *Server) newRecoveryCodes(w http.ResponseWriter, r *http.Request) error 
 // disableMFA: POST /me/mfa/disable {"current_password","code"} → 204.
 func (s *Server) disableMFA(w http.ResponseWriter, r *http.Request) error {
 	var body disableBody
-	if err := decodeJSON(r, &body); err != nil {
-		return err
-	}
-	if err := body.validate(); err != nil {
+	if err := decodeValid(r, &body); err != nil {
 		return err
 	}
 	if err := s.cfg.MFA.Disable(r.Context(), principalOf(r), deref(body.Current), *body.Code, s.origin(r)); err != nil {
