@@ -40,6 +40,12 @@ const (
 	AuditMFAFailed          AuditEventName = "mfa.failed" // a wrong code; Detail says where (login, confirm, disable, throttled)
 	AuditMFARecoveryUsed    AuditEventName = "mfa.recovery_code_used"
 	AuditMFARecoveryRenewed AuditEventName = "mfa.recovery_codes_renewed"
+	// Identity providers (CONTRACT §7). Detail names the provider.
+	AuditIdentityLinked   AuditEventName = "identity.linked"
+	AuditIdentityUnlinked AuditEventName = "identity.unlinked"
+	// AuditFederationFailed: a sign-in at a provider came back refused;
+	// Detail is the provider and the reason.
+	AuditFederationFailed AuditEventName = "identity.sign_in_failed"
 )
 
 // AuditEventNames lists every event, in the order above.
@@ -51,6 +57,7 @@ var AuditEventNames = []AuditEventName{
 	AuditResetRequested, AuditResetSent, AuditPasswordReset, AuditMailFailed,
 	AuditMFAEnrollStarted, AuditMFAEnabled, AuditMFADisabled, AuditMFAReset, AuditMFAFailed,
 	AuditMFARecoveryUsed, AuditMFARecoveryRenewed,
+	AuditIdentityLinked, AuditIdentityUnlinked, AuditFederationFailed,
 }
 
 // The reasons of a failed login, kept in the audit trail only: the client

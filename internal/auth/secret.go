@@ -22,6 +22,10 @@ const (
 	PurposeChangeEmail SecretPurpose = "change_email"
 	// PurposeResetPassword: a link that sets a new password.
 	PurposeResetPassword SecretPurpose = "reset_password"
+	// PurposeOAuthCode: the one-time code that hands a sign-in at an
+	// identity provider over to the client that started it, exchanged
+	// with that client's PKCE verifier (Data holds its challenge).
+	PurposeOAuthCode SecretPurpose = "oauth_code"
 )
 
 // OneTimeSecret is a secret handed out once (a link token, a code, a

@@ -126,6 +126,7 @@ type Store interface {
 	SecretStore
 	OutboxStore
 	MFAStore
+	IdentityStore
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 	// Close releases the connections.

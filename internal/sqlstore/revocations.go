@@ -140,6 +140,7 @@ var pruneSteps = []struct {
 }{
 	{`DELETE FROM revocations WHERE expires_at <= $1`, 0},
 	{`DELETE FROM one_time_secrets WHERE expires_at <= $1`, pruneEndedAfter},
+	{`DELETE FROM oauth_states WHERE expires_at <= $1`, pruneEndedAfter},
 	{`DELETE FROM refresh_tokens WHERE session_id IN (SELECT id FROM sessions
 		WHERE expires_at <= $1 OR revoked_at <= $1)`, pruneEndedAfter},
 	{`DELETE FROM sessions WHERE expires_at <= $1 OR revoked_at <= $1`, pruneEndedAfter},

@@ -75,6 +75,12 @@ func userDest(u *auth.User) ([]any, func()) {
 // auth.UsernameSkeleton); auth.ErrEmailTaken if the address is, by
 // auth.EmailKey. A user without an address is never verified.
 func (s *Store) CreateUser(ctx context.Context, u *auth.User, fx auth.Effects) error {
+	return s.createUser(ctx, opCreateUser, u, fx, nil)
+}
+
+// createUser inserts u and runs then (when set) in the same transaction,
+// before fx is applied.
+func (s *Store) createUser(ctx context.Context, o op, u *auth.User, fx auth.Effects, then func(tx querier, created auth.User, t time.Time) error) error {
 	if unstorable(u.ID, u.Username, string(u.Role), u.PasswordHash, u.Email) {
 		return errUnstorable()
 	}
@@ -82,7 +88,7 @@ func (s *Store) CreateUser(ctx context.Context, u *auth.User, fx auth.Effects) e
 	if id == "" {
 		v7, err := uuid.NewV7()
 		if err != nil {
-			return fmt.Errorf("sqlstore: %s: %w", opCreateUser.name, err)
+			return fmt.Errorf("sqlstore: %s: %w", o.name, err)
 		}
 		id = v7.String()
 	}
@@ -100,13 +106,18 @@ func (s *Store) CreateUser(ctx context.Context, u *auth.User, fx auth.Effects) e
 		if err != nil {
 			return applied{}, err
 		}
+		if then != nil {
+			if err := then(tx, created, t); err != nil {
+				return applied{}, err
+			}
+		}
 		return s.applyEffects(ctx, tx, fx, subjectOf(created, ""), t)
 	})
 	if taken := s.emailTaken(err); taken != nil {
 		return taken
 	}
 	if err != nil {
-		return s.fail(opCreateUser, err)
+		return s.fail(o, err)
 	}
 	u.ID, u.Username, u.EmailVerified, u.CreatedAt, u.UpdatedAt = id, name, verified, t, t
 	return nil

@@ -77,6 +77,9 @@ func Run(t *testing.T, open func(t *testing.T) auth.Store) {
 		{"Secrets/Attempts", testSecretAttempts},
 		{"Secrets/Void", testSecretVoid},
 		{"Secrets/Concurrent", testSecretConcurrent},
+		{"Identities/Lifecycle", testIdentityLifecycle},
+		{"Identities/UnlinkConcurrent", testUnlinkConcurrent},
+		{"Identities/OAuthState", testOAuthState},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
