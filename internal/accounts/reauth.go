@@ -20,7 +20,13 @@ func (s *Service) checkCurrent(ctx context.Context, u auth.User, current string,
 		s.audit.Record(ctx, o, auth.AuditEvent{Event: auth.AuditPasswordCheckFailed, UserID: u.ID, Username: u.Username, Detail: auth.AuditReasonThrottled})
 		return &auth.Error{Code: auth.ETooMany, Message: "Too many wrong passwords; try again later", RetryAfter: wait}
 	}
-	ok, _, err := s.passwords.Verify(ctx, current, u.PasswordHash)
+	var ok bool
+	var err error
+	if u.PasswordHash == "" { // no password (an identity provider's account): every one is wrong
+		err = s.passwords.VerifyUnknownUser(ctx, current)
+	} else {
+		ok, _, err = s.passwords.Verify(ctx, current, u.PasswordHash)
+	}
 	if err != nil {
 		return err
 	}

@@ -41,6 +41,8 @@ type Store interface {
 type Passwords interface {
 	Hash(ctx context.Context, pw string) (string, error)
 	Verify(ctx context.Context, pw, hash string) (ok, rehash bool, err error)
+	// VerifyUnknownUser does a wrong password's work and never matches.
+	VerifyUnknownUser(ctx context.Context, pw string) error
 }
 
 // Denylist takes the revocations a change recorded (revocation.Set).

@@ -107,6 +107,11 @@ func (f *fakePasswords) Verify(_ context.Context, pw, hash string) (bool, bool, 
 	return hash == "hash:"+pw, false, nil
 }
 
+func (f *fakePasswords) VerifyUnknownUser(context.Context, string) error {
+	f.verifies++
+	return nil
+}
+
 type fakeDenylist struct{ calls [][]auth.Revocation }
 
 func (d *fakeDenylist) Record(_ context.Context, recs ...auth.Revocation) {

@@ -19,6 +19,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/keys"
+	"github.com/gatehouse/gatehouse/internal/federation"
 	"github.com/gatehouse/gatehouse/internal/login"
 	"github.com/gatehouse/gatehouse/internal/mail"
 	"github.com/gatehouse/gatehouse/internal/mfa"
@@ -71,6 +72,9 @@ type App struct {
 	// through SMTP or, without GATEHOUSE_SMTP_URL, to the log.
 	Mailer *mail.Composer
 	Outbox *outbox.Sender
+	// Federation signs users in through the identity providers of
+	// GATEHOUSE_PROVIDERS_FILE (none: an empty list).
+	Federation *federation.Service
 	// requests counts the API's requests; busy tells the mail sender
 	// from it when the API is busy.
 	requests atomic.Int64
@@ -248,6 +252,10 @@ func (a *App) init(ctx context.Context, opt Options) error {
 		Throttle: thr, Audit: a.Audit, Log: a.Log,
 		Rates: a.Limits, SignIns: ratelimit.PerMinute("signin-addr", cfg.SignInRate),
 	})
+	a.Federation = federation.New(federation.Config{
+		Providers: cfg.Providers.List, Redirects: cfg.Providers.Redirects, CallbackBase: cfg.Issuer,
+		Store: a.Store, Login: a.Login, SignupOpen: cfg.Signup == "open", Audit: a.Audit, Log: a.Log,
+	})
 	a.Outbox = outbox.New(outbox.Config{
 		Store: a.Store, Transport: transport, Resolver: a.Accounts, Audit: a.Audit, Log: a.Log, Registry: a.registry(),
 		MinBackoff: cfg.Mail.RetryMin, MaxBackoff: cfg.Mail.RetryMax, Rate: float64(cfg.Mail.Rate),
@@ -329,7 +337,7 @@ func (a *App) checks() []server.Check {
 // Handler returns the HTTP API, and the web page when it is on.
 func (a *App) Handler() http.Handler {
 	cfg := server.Config{
-		Login: a.Login, Sessions: a.Sessions, Accounts: a.Accounts, MFA: a.MFA, MFARequiredRoles: a.Config.MFARequiredRoles, Trust: a.Trust, Keys: a.Keys, Verifier: a.Verifier, Audit: a.Audit,
+		Login: a.Login, Sessions: a.Sessions, Accounts: a.Accounts, MFA: a.MFA, Federation: a.Federation, MFARequiredRoles: a.Config.MFARequiredRoles, Trust: a.Trust, Keys: a.Keys, Verifier: a.Verifier, Audit: a.Audit,
 		Checks: a.checks(), Revocations: a.Store, RevocationsToken: a.Config.RevocationsToken, Issuer: a.Config.Issuer,
 		SignupOpen: a.Config.Signup == "open", TrustedProxies: a.Config.TrustedProxies, Log: a.Log,
 		Browser: browser(a.Config), HSTS: strings.HasPrefix(a.Config.Issuer, "https://"),
@@ -376,6 +384,7 @@ func (a *App) RunBackground(ctx context.Context) (wait func()) {
 			a.Log.Error("the mail sender stopped", "err", err)
 		}
 	}()
+	go a.Federation.Discover(ctx)
 	go every(ctx, 10*time.Minute, func() { a.pruneOnce(ctx, time.Now()) })
 	go every(ctx, 5*time.Second, func() { a.Audit.Flush(ctx) })
 	return func() { <-sent }

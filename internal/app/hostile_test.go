@@ -47,6 +47,8 @@ var hostileRoutes = []string{
 	"DELETE /admin/sessions/{id}", "POST /admin/keys/rotate", "GET /admin/audit",
 	"GET /.well-known/jwks.json", "GET /.well-known/openid-configuration",
 	"GET /healthz", "GET /readyz", "GET /metrics",
+	"GET /auth/providers", "GET /auth/oauth/{id}/start", "GET /auth/oauth/{id}/callback", "POST /auth/token",
+	"GET /me/identities", "POST /me/identities/{provider}", "DELETE /me/identities/{id}",
 	"POST /auth/logout", // last: without a hostile scope it ends the session
 }
 
@@ -79,7 +81,8 @@ var hostileValues = []string{
 // hostileBodies are JSON bodies: every field a route reads set to one
 // hostile value, and bodies of the wrong shape.
 func hostileBodies() []string {
-	fields := []string{"username", "password", "refresh_token", "token", "current_password", "new_password", "role", "email", "code", "mfa_token"}
+	fields := []string{"username", "password", "refresh_token", "token", "current_password", "new_password", "role", "email", "code", "mfa_token",
+		"grant_type", "code_verifier", "redirect_uri"}
 	var bodies []string
 	for _, v := range hostileValues {
 		q := jsonString(v)
@@ -151,7 +154,9 @@ func hostileQueries() []string {
 	for _, v := range append(hostileValues, "%") {
 		e := url.QueryEscape(v)
 		out = append(out, "user="+e, "cursor="+e, "limit="+e, "event="+e, "since="+e, "until="+e, "scope="+e,
-			"user="+e+"&cursor="+e+"&event="+e)
+			"user="+e+"&cursor="+e+"&event="+e,
+			"redirect_uri="+e+"&code_challenge="+e+"&code_challenge_method="+e+"&state="+e+"&mode="+e,
+			"code="+e+"&state="+e+"&error="+e)
 	}
 	return append(out, "user=%00", "user=%FF", "cursor=%00", "scope=%00", "limit=-1", "limit=99999999999999999999")
 }
@@ -195,6 +200,7 @@ func hostileInput(t *testing.T, cfg config.Config) {
 	bodies, ids, queries := hostileBodies(), hostilePathValues(), hostileQueries()
 	for _, route := range hostileRoutes {
 		method, path, _ := strings.Cut(route, " ")
+		path = strings.ReplaceAll(path, "{provider}", "{id}")
 		if strings.Contains(path, "{id}") {
 			// A malformed id is refused before the body is read; the
 			// bodies go to an id of the right form that names nothing.

@@ -98,6 +98,8 @@ type Config struct {
 	// MFARequiredRoles are the roles whose users must log in with a
 	// second factor to use the admin API (GATEHOUSE_MFA_REQUIRED_ROLES).
 	MFARequiredRoles []string
+	// Providers are the identity providers (providers.go).
+	Providers Providers
 }
 
 // Defaults returns the built-in settings.
@@ -194,6 +196,7 @@ func NewLoader(getenv func(string) string) *Loader {
 	l.boolean("GATEHOUSE_SQLITE_ALLOW_SHARED_FILE", &l.cfg.SQLiteAllowSharedFile)
 	l.encryptionEnv()
 	l.mailEnv()
+	l.providersEnv()
 	if v, ok := l.lookup("GATEHOUSE_MFA_REQUIRED_ROLES"); ok {
 		for _, r := range strings.Split(v, ",") {
 			if r = strings.TrimSpace(r); r != "" {
@@ -305,6 +308,7 @@ func (l *Loader) Load() (Config, error) {
 		errs = append(errs, err)
 	}
 	c.TrustedProxies = proxies
+	errs = append(errs, l.finishProviders(&c)...)
 	errs = append(errs, c.validate()...)
 	return c, errors.Join(errs...)
 }

@@ -74,6 +74,12 @@ func (s *Service) password(ctx context.Context, username, pw string, o auth.Orig
 		return Outcome{}, err
 	}
 	a.user = u
+	if u.PasswordHash == "" {
+		// An account made by an identity provider has no password: any
+		// password is wrong, after the same work as a wrong one.
+		a.reason = auth.AuditReasonWrongPassword
+		return Outcome{}, s.failUnknown(ctx, pw)
+	}
 	ok, rehash, err := s.passwords.Verify(ctx, pw, u.PasswordHash)
 	if err != nil {
 		return Outcome{}, err

@@ -50,10 +50,15 @@ func wantsCookies(r *http.Request) bool {
 
 // writeCookieTokens sets the session cookies and answers without tokens.
 func (s *Server) writeCookieTokens(w http.ResponseWriter, iss sessions.Issued) {
+	s.setSessionCookies(w, iss)
+	writeJSON(w, http.StatusOK, cookieTokens{TokenType: "cookie", ExpiresIn: int(iss.ExpiresIn / time.Second)})
+}
+
+// setSessionCookies sets both session cookies.
+func (s *Server) setSessionCookies(w http.ResponseWriter, iss sessions.Issued) {
 	b := s.cfg.Browser
 	http.SetCookie(w, s.cookie(b.AccessCookie, iss.AccessToken, "/", iss.ExpiresIn))
 	http.SetCookie(w, s.cookie(b.RefreshCookie, iss.RefreshToken, RefreshPath, b.RefreshTTL))
-	writeJSON(w, http.StatusOK, cookieTokens{TokenType: "cookie", ExpiresIn: int(iss.ExpiresIn / time.Second)})
 }
 
 // clearCookies tells the browser to drop both session cookies.

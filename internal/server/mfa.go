@@ -29,24 +29,36 @@ type (
 
 func (b codeBody) validate() error    { return require(field{"code", b.Code}) }
 func (b disableBody) validate() error { return require(field{"code", b.Code}) }
-func (b loginMFABody) validate() error {
-	return require(field{"mfa_token", b.MFAToken}, field{"code", b.Code})
-}
+func (b loginMFABody) validate() error { return require(field{"code", b.Code}) }
 
 type recoveryCodesJSON struct {
 	RecoveryCodes []string `json:"recovery_codes"`
 }
 
 // loginMFA: POST /auth/login/mfa {"mfa_token","code"} → the login answer
-// (cookie mode honoured).
+// (cookie mode honoured). Without mfa_token, the attempt is the one a
+// cookie-mode provider sign-in left in the mfa cookie, and the answer is
+// in cookie mode.
 func (s *Server) loginMFA(w http.ResponseWriter, r *http.Request) error {
 	var body loginMFABody
 	if err := decodeValid(r, &body); err != nil {
 		return err
 	}
-	out, err := s.cfg.Login.SecondFactor(r.Context(), *body.MFAToken, *body.Code, s.origin(r))
+	attempt, fromCookie := deref(body.MFAToken), false
+	if body.MFAToken == nil {
+		// A cookie-mode sign-in at an identity provider left it in a cookie.
+		if attempt = s.pendingFromCookie(r); attempt == "" {
+			return require(field{"mfa_token", body.MFAToken})
+		}
+		fromCookie = true
+	}
+	out, err := s.cfg.Login.SecondFactor(r.Context(), attempt, *body.Code, s.origin(r))
 	if err != nil {
 		return err
+	}
+	if fromCookie {
+		s.setFlowCookie(w, mfaCookie, "", -1)
+		r.Header.Set(CookieModeHeader, "1")
 	}
 	s.writeOutcome(w, r, out)
 	return nil

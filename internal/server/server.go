@@ -16,6 +16,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/keys"
+	"github.com/gatehouse/gatehouse/internal/federation"
 	"github.com/gatehouse/gatehouse/internal/login"
 	"github.com/gatehouse/gatehouse/internal/mfa"
 	"github.com/gatehouse/gatehouse/internal/sessions"
@@ -35,6 +36,9 @@ type Config struct {
 	Sessions *sessions.Service
 	Accounts *accounts.Service
 	MFA      *mfa.Service
+	// Federation signs users in through identity providers (none
+	// configured: an empty list).
+	Federation *federation.Service
 	// MFARequiredRoles are the roles that need a second factor for the
 	// admin API (403 mfa_enrollment_required without one).
 	MFARequiredRoles []string
@@ -118,6 +122,10 @@ func (s *Server) routes(mux *http.ServeMux) {
 	handle("POST /auth/password/forgot", s.forgotPassword)
 	handle("POST /auth/password/reset", s.resetPassword)
 	handle("GET /auth/revocations", s.revocations)
+	handle("GET /auth/providers", s.providers)
+	handle("GET /auth/oauth/{id}/start", s.oauthStart)
+	handle("GET /auth/oauth/{id}/callback", s.oauthCallback)
+	handle("POST /auth/token", s.token)
 
 	handle("GET /me", s.authed(s.me))
 	handle("PUT /me/password", s.authed(s.changePassword))
@@ -127,6 +135,9 @@ func (s *Server) routes(mux *http.ServeMux) {
 	handle("POST /me/mfa/totp/confirm", s.authed(s.confirmTOTP))
 	handle("POST /me/mfa/recovery-codes", s.authed(s.newRecoveryCodes))
 	handle("POST /me/mfa/disable", s.authed(s.disableMFA))
+	handle("GET /me/identities", s.authed(s.identities))
+	handle("POST /me/identities/{provider}", s.authed(s.linkIdentity))
+	handle("DELETE /me/identities/{id}", s.authed(s.unlinkIdentity))
 	handle("GET /public", s.public)
 
 	handle("GET /admin/dashboard", s.admin(s.dashboard))
