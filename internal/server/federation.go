@@ -208,4 +208,3 @@ func (s *Server) pendingFromCookie(r *http.Request) string {
 	}
 	return v
 }
-

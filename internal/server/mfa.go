@@ -27,8 +27,8 @@ type (
 	}
 )
 
-func (b codeBody) validate() error    { return require(field{"code", b.Code}) }
-func (b disableBody) validate() error { return require(field{"code", b.Code}) }
+func (b codeBody) validate() error     { return require(field{"code", b.Code}) }
+func (b disableBody) validate() error  { return require(field{"code", b.Code}) }
 func (b loginMFABody) validate() error { return require(field{"code", b.Code}) }
 
 type recoveryCodesJSON struct {
