@@ -135,6 +135,9 @@ type Options struct {
 	// MFAClock replaces the clock that TOTP codes are checked against
 	// (tests step it forward instead of waiting 30 seconds).
 	MFAClock func() time.Time
+	// FederationClock replaces the clock that provider sign-ins (their
+	// states and hand-off codes) expire by (tests).
+	FederationClock func() time.Time
 }
 
 // OpenStore opens and migrates the database.
@@ -255,6 +258,7 @@ func (a *App) init(ctx context.Context, opt Options) error {
 	a.Federation = federation.New(federation.Config{
 		Providers: cfg.Providers.List, Redirects: cfg.Providers.Redirects, CallbackBase: cfg.Issuer,
 		Store: a.Store, Login: a.Login, SignupOpen: cfg.Signup == "open", Audit: a.Audit, Log: a.Log,
+		Now: opt.FederationClock,
 	})
 	a.Outbox = outbox.New(outbox.Config{
 		Store: a.Store, Transport: transport, Resolver: a.Accounts, Audit: a.Audit, Log: a.Log, Registry: a.registry(),

@@ -7,14 +7,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/pgtest"
 	"github.com/gatehouse/gatehouse/internal/testkit"
 )
 
 // cluster starts n replicas on one PostgreSQL schema and one Redis prefix.
 func cluster(t *testing.T, n int, withRedis bool) []*env {
+	return clusterWith(t, n, withRedis, testConfig(t))
+}
+
+// clusterWith is cluster with cfg (its database and Redis are set here).
+func clusterWith(t *testing.T, n int, withRedis bool, cfg config.Config) []*env {
 	pg, rd := pgtest.URL(t), testkit.RedisURL(t)
-	cfg := testConfig(t)
 	cfg.DatabaseURL = pgtest.Schema(t, pg)
 	if withRedis {
 		cfg.RedisURL = rd
