@@ -138,6 +138,9 @@ type Options struct {
 	// FederationClock replaces the clock that provider sign-ins (their
 	// states and hand-off codes) expire by (tests).
 	FederationClock func() time.Time
+	// FederationClient makes the calls to identity providers (a 10 s
+	// timeout by default).
+	FederationClient *http.Client
 }
 
 // OpenStore opens and migrates the database.
@@ -258,7 +261,7 @@ func (a *App) init(ctx context.Context, opt Options) error {
 	a.Federation = federation.New(federation.Config{
 		Providers: cfg.Providers.List, Redirects: cfg.Providers.Redirects, CallbackBase: cfg.Issuer,
 		Store: a.Store, Login: a.Login, SignupOpen: cfg.Signup == "open", Audit: a.Audit, Log: a.Log,
-		Now: opt.FederationClock,
+		Now: opt.FederationClock, HTTPClient: opt.FederationClient,
 	})
 	a.Outbox = outbox.New(outbox.Config{
 		Store: a.Store, Transport: transport, Resolver: a.Accounts, Audit: a.Audit, Log: a.Log, Registry: a.registry(),
