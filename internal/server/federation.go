@@ -170,7 +170,7 @@ type linkBody struct {
 
 func (b linkBody) validate() error { return require(field{"redirect_uri", b.RedirectURI}) }
 
-// linkIdentity: POST /me/identities/{provider} {"redirect_uri"} → 200
+// linkIdentity: POST /me/identities/{id} (a provider id) {"redirect_uri"} → 200
 // {"authorize_url"}, with the binding cookie set: the browser that asked
 // must be the one that consents at the provider.
 func (s *Server) linkIdentity(w http.ResponseWriter, r *http.Request) error {
@@ -178,7 +178,7 @@ func (s *Server) linkIdentity(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeValid(r, &body); err != nil {
 		return err
 	}
-	st, err := s.cfg.Federation.Link(r.Context(), principalOf(r), r.PathValue("provider"), *body.RedirectURI, s.binding(r))
+	st, err := s.cfg.Federation.Link(r.Context(), principalOf(r), r.PathValue("id"), *body.RedirectURI, s.binding(r))
 	if err != nil {
 		return err
 	}

@@ -136,7 +136,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	handle("POST /me/mfa/recovery-codes", s.authed(s.newRecoveryCodes))
 	handle("POST /me/mfa/disable", s.authed(s.disableMFA))
 	handle("GET /me/identities", s.authed(s.identities))
-	handle("POST /me/identities/{provider}", s.authed(s.linkIdentity))
+	handle("POST /me/identities/{id}", s.authed(s.linkIdentity))
 	handle("DELETE /me/identities/{id}", s.authed(s.unlinkIdentity))
 	handle("GET /public", s.public)
 
