@@ -107,7 +107,7 @@ func asHTTPS(u *url.URL) *url.URL {
 }
 
 func (j secureJar) SetCookies(u *url.URL, cs []*http.Cookie) { j.Jar.SetCookies(asHTTPS(u), cs) }
-func (j secureJar) Cookies(u *url.URL) []*http.Cookie       { return j.Jar.Cookies(asHTTPS(u)) }
+func (j secureJar) Cookies(u *url.URL) []*http.Cookie        { return j.Jar.Cookies(asHTTPS(u)) }
 
 func newBrowser(t *testing.T, e *env) *userAgent {
 	j, _ := cookiejar.New(nil)
@@ -456,7 +456,6 @@ func TestProviderLinkingRules(t *testing.T) {
 		t.Fatalf("me = %v", me)
 	}
 }
-
 
 // Linking while signed in, identity_taken, unlinking and its guard.
 func TestProviderExplicitLinking(t *testing.T) {

@@ -167,7 +167,7 @@ func (s *Scripted) discovery(w http.ResponseWriter, _ *http.Request) {
 		"response_types_supported": []string{"code"}, "subject_types_supported": []string{"public"},
 		"id_token_signing_alg_values_supported": []string{"RS256"}, "code_challenge_methods_supported": []string{"S256"},
 		"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post"},
-		"scopes_supported": []string{"openid", "email", "profile"},
+		"scopes_supported":                      []string{"openid", "email", "profile"},
 	})
 }
 
@@ -369,4 +369,3 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
 }
-
