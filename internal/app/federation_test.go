@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -636,4 +637,79 @@ func TestProviderSignInAcrossReplicas(t *testing.T) {
 	// The used state is used on every replica.
 	b.to(rs[2])
 	wantCode(t, b.get(callback), 400, "invalid_state")
+}
+
+// A sign-in at zitadel/oidc's example provider, a real one with its own
+// login form, in token mode.
+func TestProviderSignInAtZitadel(t *testing.T) {
+	t.Parallel()
+	z, err := oidctest.ServeZitadel("127.0.0.1:0", testIssuer+"/auth/oauth/zitadel/callback")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { z.Close() })
+	cfg := testConfig(t)
+	cfg.Signup = "open"
+	ps, err := federation.ParseProviders([]byte(fmt.Sprintf(`[{"id":"zitadel","name":"Zitadel","issuer":%q,"client_id":%q,"client_secret":%q}]`,
+		z.Issuer, z.ClientID, oidctest.ZitadelClientSecret)), func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _ := federation.ParseRedirectURIs([]string{appRedirect})
+	cfg.Providers = config.Providers{List: ps, Redirects: r}
+	e := start(t, cfg)
+	b := newBrowser(t, e)
+	p := newPKCE()
+	at := b.follow(testIssuer + "/auth/oauth/zitadel/start?" + pkceQuery(p, "zs").Encode())
+	// Follow the provider to its login page, and sign in there.
+	var page resp
+	for range 5 {
+		page = b.get(at)
+		if page.status != http.StatusFound {
+			break
+		}
+		at = resolve(t, at, page.header.Get("Location"))
+	}
+	id := regexpFind(t, `name="id" value="([^"]+)"`, string(page.body))
+	res, err := b.client.PostForm(resolve(t, at, "/login/username"), url.Values{"id": {id}, "username": {z.Username}, "password": {oidctest.ZitadelPassword}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	next := resolve(t, at, res.Header.Get("Location"))
+	for !strings.HasPrefix(next, testIssuer) {
+		next = resolve(t, next, b.follow(next))
+	}
+	to := b.land(next)
+	if to.Query().Get("state") != "zs" || to.Query().Get("code") == "" {
+		t.Fatalf("landed at %s", to)
+	}
+	tok := e.exchange(to.Query().Get("code"), p.verifier)
+	expect(t, tok, 200, "")
+	me := e.do("GET", "/me", tok.str(t, "access_token"), nil).json(t)
+	if me["email"] != oidctest.ZitadelEmail || me["email_verified"] != true {
+		t.Fatalf("me = %v", me)
+	}
+}
+
+func resolve(t *testing.T, base, ref string) string {
+	t.Helper()
+	b, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := b.Parse(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.String()
+}
+
+func regexpFind(t *testing.T, pattern, s string) string {
+	t.Helper()
+	m := regexp.MustCompile(pattern).FindStringSubmatch(s)
+	if m == nil {
+		t.Fatalf("no %s in %.500s", pattern, s)
+	}
+	return m[1]
 }

@@ -99,7 +99,6 @@ func ParseProviders(b []byte, getenv func(string) string) ([]ProviderConfig, err
 		if err := checkIssuer(p.Issuer); err != nil {
 			bad("issuer %v", err)
 		}
-		p.Issuer = strings.TrimSuffix(p.Issuer, "/")
 		if p.ClientID == "" {
 			bad("client_id is missing")
 		}

@@ -18,7 +18,7 @@ func TestParseProvidersDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	g, l := ps[0], ps[1]
-	if g.ClientSecret != "from-env" || g.Link != LinkNever || strings.Join(g.Scopes, " ") != "openid email profile" || g.Issuer != "https://accounts.google.com" {
+	if g.ClientSecret != "from-env" || g.Link != LinkNever || strings.Join(g.Scopes, " ") != "openid email profile" || g.Issuer != "https://accounts.google.com/" {
 		t.Fatalf("google = %+v", g)
 	}
 	if l.Link != LinkVerifiedEmail || len(l.Scopes) != 1 {
