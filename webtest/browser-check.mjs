@@ -12,14 +12,19 @@
 // sign-in with a code and with a recovery code, new recovery codes, and
 // turning it off again, with nothing secret left in storage or cookies.
 //
-// Usage: node browser-check.mjs GATEHOUSE_URL ACCESS_TTL_SECONDS ARTIFACTS_DIR SERVER_LOG
+// Last, a sign-in through an identity provider (zitadel/oidc's example
+// provider, with its own login form), in cookie mode: the provider's
+// button, its login page, back signed in, the identity listed, sign out;
+// a replayed callback is Gatehouse's JSON 400, not a redirect.
+//
+// Usage: node browser-check.mjs GATEHOUSE_URL ACCESS_TTL_SECONDS ARTIFACTS_DIR SERVER_LOG PROVIDER_JSON
 import { chromium } from "playwright-core";
 import http from "node:http";
 import fs from "node:fs";
 import path from "node:path";
 import crypto from "node:crypto";
 
-const [base, ttlArg, artifacts, serverLog] = process.argv.slice(2);
+const [base, ttlArg, artifacts, serverLog, providerFile] = process.argv.slice(2);
 const accessTTL = Number(ttlArg);
 fs.mkdirSync(artifacts, { recursive: true });
 
@@ -77,13 +82,13 @@ try {
   // A wrong password is reported, not a crash.
   await page.getByLabel("Username").fill("alice");
   await page.getByLabel("Password", { exact: true }).fill("not the password");
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await page.waitForFunction(() => document.getElementById("signin-error").textContent !== "");
   check((await page.textContent("#signin-error")) === "Invalid username or password", "a wrong password is reported");
 
   // Sign in.
   await page.getByLabel("Password", { exact: true }).fill("secret123");
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await page.waitForSelector("#account:not([hidden])");
   check((await page.textContent("#who-username")) === "alice", "signed in: the page shows who you are");
   check((await page.textContent("#who-role")) === "admin", "signed in: the page shows the role");
@@ -163,6 +168,7 @@ try {
 
   await secondFactorChecks(context);
   await linkPages(context);
+  await providerChecks();
 } catch (err) {
   console.log("FAIL " + (err && err.stack ? err.stack : err));
   failures++;
@@ -241,7 +247,7 @@ async function noSecretsKept(page, what, secrets) {
 async function passwordSignIn(page, password) {
   await page.fill("#username", "bob");
   await page.fill("#password", password);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
 }
 
 async function signOutFrom(page) {
@@ -464,3 +470,43 @@ if (failures) {
   process.exit(1);
 }
 console.log(`webtest: all checks passed; screenshots in ${artifacts}`);
+
+// providerChecks signs in at the test provider from the page's button.
+async function providerChecks() {
+  const idp = JSON.parse(fs.readFileSync(providerFile, "utf8"));
+  const ctx = await browser.newContext();
+  const callbacks = [];
+  ctx.on("request", (r) => { if (new URL(r.url()).pathname === "/auth/oauth/test/callback") callbacks.push(r.url()); });
+  const page = await ctx.newPage();
+  await page.goto(base + "/");
+  await ready(page);
+  const button = page.getByRole("button", { name: "Sign in with Test IdP" });
+  check(await button.isVisible(), "provider: a button per provider on the sign-in form");
+  await button.click();
+  await page.waitForURL((u) => u.origin === new URL(idp.issuer).origin);
+  await page.screenshot({ path: path.join(artifacts, "provider-login.png"), fullPage: true });
+  await page.fill("#username", idp.username);
+  await page.fill("#password", idp.password);
+  await page.getByRole("button", { name: "Login" }).click();
+  await page.waitForURL((u) => u.origin === base && u.pathname === "/");
+  await ready(page);
+  await page.waitForSelector("#account:not([hidden])");
+  check(await page.isVisible("#account"), "provider: back at the page, signed in");
+  check(new URL(page.url()).search === "", `provider: the address holds nothing from the flow (${page.url()})`);
+  const cookieText = await page.evaluate(() => document.cookie);
+  check(!/eyJ|gatehouse_access|gatehouse_refresh|gatehouse_oauth/.test(cookieText), `provider: no token or binding within the script's reach (${JSON.stringify(cookieText)})`);
+  await page.waitForSelector("#identity-list li");
+  const listed = await textOf(page, "#identity-list");
+  check(listed.includes("Test IdP") && listed.includes("@"), `provider: the identity is listed under sign-in methods (${listed})`);
+  check(await textOf(page, "#who-username") !== "", "provider: the account has a username");
+  await page.screenshot({ path: path.join(artifacts, "provider-signed-in.png"), fullPage: true });
+  await signOutFrom(page);
+  check(await page.isVisible("#signin"), "provider: signed out");
+  check(callbacks.length === 1, `provider: one callback (${callbacks.length})`);
+  if (callbacks.length > 0) {
+    const replay = await page.goto(callbacks[0]);
+    const body = await replay.text();
+    check(replay.status() === 400 && body.includes("invalid_state"), `provider: a replayed callback is a JSON 400 (${replay.status()} ${body.slice(0, 80)})`);
+  }
+  await ctx.close();
+}

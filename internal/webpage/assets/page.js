@@ -6,7 +6,11 @@
 //   GET  /me              to learn who is signed in,
 //   POST /auth/refresh    (no body) to renew the session from its cookie,
 //   POST /auth/logout     to sign out,
-//   GET/POST /me/mfa…     to turn two-factor authentication on and off.
+//   GET/POST /me/mfa…     to turn two-factor authentication on and off,
+//   GET /auth/providers   and a top-level navigation to
+//                         /auth/oauth/<id>/start?mode=cookie to sign in
+//                         with an identity provider,
+//   GET/POST/DELETE /me/identities… to list, link and unlink providers.
 // Every call is same-origin, so the browser sends the cookies by itself and
 // Gatehouse's cross-origin check sees Sec-Fetch-Site: same-origin.
 //
@@ -24,6 +28,16 @@ let who = null; // the signed-in user, from GET /me
 // factor, and the timer that ends it when the token expires.
 let attempt = "";
 let attemptTimer = 0;
+
+// A provider sign-in that asked for a second factor left its attempt in an
+// HttpOnly cookie: the code is then sent without an mfa_token.
+let attemptInCookie = false;
+
+// providers are the identity providers one can sign in with; issuer is
+// Gatehouse's, whose page "/" is where a provider sign-in comes back.
+let providers = [];
+let issuer = "";
+const stateKey = "gatehouse-oauth-state";
 
 // codesURL is the Blob URL of the recovery codes' text file while they
 // are shown.
@@ -130,6 +144,7 @@ async function show(user) {
   $("signin").hidden = !!user;
   $("account").hidden = !user;
   $("tfa").hidden = !user;
+  $("methods").hidden = !user || providers.length === 0;
   forgetSecrets();
   if (user) {
     $("who-username").textContent = user.username;
@@ -137,6 +152,7 @@ async function show(user) {
     $("who-id").textContent = user.id;
     endAttempt();
     await refreshTFA();
+    await refreshMethods();
   } else {
     clearTimeout(renewTimer);
     $("password").value = "";
@@ -207,6 +223,7 @@ function askSecondFactor(token, expiresIn) {
 // endAttempt forgets the pending sign-in and shows the password form.
 function endAttempt() {
   attempt = "";
+  attemptInCookie = false;
   clearTimeout(attemptTimer);
   $("mfa-form").hidden = true;
   $("mfa-code").value = "";
@@ -227,11 +244,11 @@ async function secondFactor() {
     fail("mfa-error", "mfa-code", "Enter the code from your app, or a recovery code.");
     return;
   }
-  const res = await call("POST", "/auth/login/mfa", { mfa_token: attempt, code });
+  const res = await call("POST", "/auth/login/mfa", attemptInCookie ? { code } : { mfa_token: attempt, code });
   if (res.ok) return signedIn(res);
   const p = await problem(res);
   if (p.code === "invalid_mfa_token") {
-    startOver("This sign-in has ended (it took too long, or had too many wrong codes). Enter your password again.");
+    startOver("This sign-in has ended (it took too long, or had too many wrong codes). Sign in again.");
     return;
   }
   if (p.code === "invalid_mfa_code") {
@@ -442,6 +459,160 @@ async function disableTFA() {
   say("Two-factor authentication is off.");
 }
 
+// Identity providers.
+
+function providerName(id) {
+  const p = providers.find((x) => x.id === id);
+  return p ? p.name : id;
+}
+
+function randomState() {
+  const b = new Uint8Array(16);
+  crypto.getRandomValues(b);
+  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+}
+
+// signInWith leaves for the provider; Gatehouse brings the browser back
+// to this page, with the session cookies set, or with an error.
+function signInWith(p) {
+  const state = randomState();
+  sessionStorage.setItem(stateKey, state);
+  sessionStorage.setItem(stateKey + "-provider", p.name);
+  const q = new URLSearchParams({ mode: "cookie", redirect_uri: issuer + "/", state });
+  location.assign("/auth/oauth/" + encodeURIComponent(p.id) + "/start?" + q);
+}
+
+function showProviders() {
+  const box = $("provider-buttons");
+  box.replaceChildren();
+  for (const p of providers) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = "secondary";
+    b.textContent = "Sign in with " + p.name;
+    b.addEventListener("click", () => signInWith(p));
+    box.append(b);
+  }
+  $("providers").hidden = providers.length === 0;
+}
+
+const landingErrors = {
+  access_denied: (p) => "The sign-in at " + p + " was cancelled or refused.",
+  account_exists: (p) => "An account already uses this address. Sign in with your password, then link " + p + " under Sign-in methods.",
+  signup_closed: () => "There is no account for this identity, and new accounts cannot be made here.",
+  identity_taken: (p) => "This " + p + " account is already linked to another account.",
+  server_error: (p) => "The sign-in at " + p + " failed. Try again later.",
+};
+
+// landing reads what a provider sign-in brought back in the address, once:
+// the parameters are removed from it at once, so that a reload does not
+// replay them, and ignored unless the state is the one this tab sent.
+function landing() {
+  const q = new URLSearchParams(location.search);
+  const keys = ["state", "error", "mfa_required", "linked"];
+  if (!keys.some((k) => q.has(k))) return null;
+  history.replaceState(null, "", location.pathname);
+  const sent = sessionStorage.getItem(stateKey);
+  const name = sessionStorage.getItem(stateKey + "-provider") || "the provider";
+  sessionStorage.removeItem(stateKey);
+  sessionStorage.removeItem(stateKey + "-provider");
+  const err = q.get("error");
+  const linking = !q.has("state") && (q.has("linked") || err === "identity_taken"); // a linking flow sends no state
+  if (!linking && (!sent || q.get("state") !== sent)) return { message: "This sign-in was not started here. Sign in again." };
+  if (q.has("linked")) return { linked: q.get("linked") };
+  if (err) return { message: (landingErrors[err] || landingErrors.server_error)(name) };
+  if (q.has("mfa_required")) return { mfa: true };
+  return { signedIn: true };
+}
+
+// refreshMethods lists the linked identities, from GET /me/identities.
+async function refreshMethods() {
+  if (providers.length === 0) return;
+  $("methods-error").textContent = "";
+  const res = await account("GET", "/me/identities");
+  if (!res) return;
+  if (!res.ok) {
+    $("methods-state").textContent = await detail(res);
+    return;
+  }
+  const ids = (await res.json()).identities;
+  $("methods-state").textContent = ids.length === 0 ? "No identity provider is linked." : "You can sign in with:";
+  const list = $("identity-list");
+  list.replaceChildren();
+  for (const id of ids) {
+    const li = document.createElement("li");
+    const text = document.createElement("span");
+    text.textContent = providerName(id.provider) + (id.email ? " (" + id.email + ")" : "") +
+      ", linked " + new Date(id.created_at).toLocaleDateString();
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = "secondary";
+    b.textContent = "Unlink";
+    b.setAttribute("aria-label", "Unlink " + providerName(id.provider) + (id.email ? " " + id.email : ""));
+    b.addEventListener("click", () => unlink(id));
+    li.append(text, " ", b);
+    list.append(li);
+  }
+  const links = $("link-buttons");
+  links.replaceChildren();
+  for (const p of providers) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.textContent = "Link " + p.name;
+    b.addEventListener("click", () => link(p, b));
+    links.append(b);
+  }
+}
+
+async function unlink(id) {
+  const res = await account("DELETE", "/me/identities/" + encodeURIComponent(id.id));
+  if (!res) return;
+  if (!res.ok) {
+    const p = await problem(res);
+    if (p.code === "last_login_method") p.text = "This is your only way to sign in: set a password (with a reset link) or link another provider first.";
+    $("methods-error").textContent = p.text;
+    $("methods-title").focus();
+    return;
+  }
+  await refreshMethods();
+  say(providerName(id.provider) + " is unlinked.");
+  $("methods-title").focus();
+}
+
+// link asks Gatehouse for the provider's consent page (the answer binds the
+// flow to this browser) and goes there.
+async function link(p, button) {
+  button.disabled = true;
+  try {
+    const res = await account("POST", "/me/identities/" + encodeURIComponent(p.id), { redirect_uri: issuer + "/" });
+    if (!res) return;
+    if (!res.ok) {
+      const pr = await problem(res);
+      if (pr.code === "reauthentication_required") pr.text = "To link " + p.name + ", sign out and sign in again first (the sign-in must be recent).";
+      $("methods-error").textContent = pr.text;
+      $("methods-title").focus();
+      return;
+    }
+    sessionStorage.setItem(stateKey + "-provider", p.name);
+    location.assign((await res.json()).authorize_url);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function loadProviders() {
+  try {
+    const [ps, disc] = await Promise.all([fetch("/auth/providers"), fetch("/.well-known/openid-configuration")]);
+    if (ps.ok && disc.ok) {
+      providers = (await ps.json()).providers;
+      issuer = (await disc.json()).issuer;
+    }
+  } catch {
+    providers = [];
+  }
+  showProviders();
+}
+
 async function start() {
   $("account-title").tabIndex = -1;
   onSubmit("signin-form", "signin-error", signIn);
@@ -460,11 +631,26 @@ async function start() {
   $("codes-done").addEventListener("click", leaveTFA);
   for (const b of document.querySelectorAll("#tfa [data-cancel]")) b.addEventListener("click", leaveTFA);
 
+  await loadProviders();
+  const landed = landing();
   try {
     await show(await me());
   } catch {
     await show(null);
     say("Gatehouse cannot be reached.");
+  }
+  if (landed && landed.mfa && !who) {
+    attemptInCookie = true;
+    askSecondFactor("", 300);
+  } else if (landed && landed.linked) {
+    say(providerName(landed.linked) + " is linked: you can sign in with it.");
+  } else if (landed && landed.message) {
+    say(landed.message);
+    $("signin-error").textContent = who ? "" : landed.message;
+  } else if (landed && landed.signedIn && who) {
+    await renew(); // learns how long the access cookie lasts
+    say("Signed in.");
+    $("account-title").focus();
   }
   document.body.dataset.ready = "true";
 }
