@@ -34,7 +34,7 @@ const appRedirect = "https://app.example/done"
 
 // withProvider configures cfg with the provider op as "acme" (link
 // policy link) and the client's redirect URI.
-func withProvider(t *testing.T, cfg config.Config, op *oidctest.Scripted, link string) config.Config {
+func withProvider(t testing.TB, cfg config.Config, op *oidctest.Scripted, link string) config.Config {
 	t.Helper()
 	file := fmt.Sprintf(`[{"id":"acme","name":"Acme ID","issuer":%q,"client_id":%q,"client_secret":%q,"link":%q}]`,
 		op.Issuer(), op.ClientID(), op.ClientSecret(), link)
@@ -90,7 +90,7 @@ func startFederated(t *testing.T, signup, link string) *fedEnv {
 // one at a time. Gatehouse is at its issuer's host, which the browser
 // dials at whichever replica it is told to (at).
 type userAgent struct {
-	t      *testing.T
+	t      testing.TB
 	client *http.Client
 	mu     sync.Mutex
 	at     string // host:port of the Gatehouse replica to reach
@@ -110,7 +110,7 @@ func asHTTPS(u *url.URL) *url.URL {
 func (j secureJar) SetCookies(u *url.URL, cs []*http.Cookie) { j.Jar.SetCookies(asHTTPS(u), cs) }
 func (j secureJar) Cookies(u *url.URL) []*http.Cookie        { return j.Jar.Cookies(asHTTPS(u)) }
 
-func newBrowser(t *testing.T, e *env) *userAgent {
+func newBrowser(t testing.TB, e *env) *userAgent {
 	j, _ := cookiejar.New(nil)
 	jar := secureJar{j}
 	b := &userAgent{t: t}
