@@ -52,28 +52,10 @@ func withProvider(t testing.TB, cfg config.Config, op *oidctest.Scripted, link s
 	return cfg
 }
 
-// fedClock is the clock provider sign-ins expire by.
-type fedClock struct {
-	mu  sync.Mutex
-	off time.Duration
-}
-
-func (c *fedClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().Add(c.off)
-}
-
-func (c *fedClock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.off += d
-	c.mu.Unlock()
-}
-
 type fedEnv struct {
 	*env
 	op    *oidctest.Scripted
-	clock *fedClock
+	clock *clock
 }
 
 func startFederated(t *testing.T, signup, link string) *fedEnv {
@@ -81,7 +63,7 @@ func startFederated(t *testing.T, signup, link string) *fedEnv {
 	op := oidctest.New(t)
 	cfg := withProvider(t, testConfig(t), op, link)
 	cfg.Signup = signup
-	c := &fedClock{}
+	c := &clock{t: time.Now()}
 	e := startWith(t, cfg, Options{FederationClock: c.now}, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 	return &fedEnv{env: e, op: op, clock: c}
 }

@@ -31,9 +31,12 @@ func (c *clock) now() time.Time {
 }
 
 // step moves the clock one TOTP step on.
-func (c *clock) step() {
+func (c *clock) step() { c.advance(totp.Period) }
+
+// advance moves the clock d on.
+func (c *clock) advance(d time.Duration) {
 	c.mu.Lock()
-	c.t = c.t.Add(totp.Period)
+	c.t = c.t.Add(d)
 	c.mu.Unlock()
 }
 
