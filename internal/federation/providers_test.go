@@ -2,6 +2,7 @@ package federation
 
 import (
 	"os"
+	"strconv"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -186,4 +187,52 @@ func TestDerivedValues(t *testing.T) {
 	if got := withQuery("https://app.example/cb?keep=1", "code", "c", "state", "", "x", "a&b"); got != "https://app.example/cb?code=c&keep=1&x=a%26b" {
 		t.Errorf("withQuery = %q", got)
 	}
+}
+
+// FuzzRedirectMatch: whatever the URI, a match is an entry byte for byte,
+// or a loopback entry with only a port added; nothing panics.
+func FuzzRedirectMatch(f *testing.F) {
+	for _, s := range []string{"http://127.0.0.1:8080/native", "https://app.example/cb", "http://[::1]:1/v6", "http://127.0.0.1:/native", "http://127.0.0.1:8080", "%", "http://127.0.0.1:99999/native"} {
+		f.Add(s)
+	}
+	r, err := ParseRedirectURIs([]string{"https://app.example/cb", "http://127.0.0.1/native", "http://[::1]/v6"})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, uri string) {
+		if !r.Match(uri) {
+			return
+		}
+		if uri == "https://app.example/cb" {
+			return
+		}
+		for host, path := range map[string]string{"127.0.0.1": "/native", "[::1]": "/v6"} {
+			port, ok := strings.CutPrefix(uri, "http://"+host+":")
+			port, ok2 := strings.CutSuffix(port, path)
+			n, err := strconv.Atoi(port)
+			if ok && ok2 && err == nil && n >= 1 && n <= 65535 && strconv.Itoa(n) == port {
+				return
+			}
+		}
+		t.Fatalf("Match(%q) is true", uri)
+	})
+}
+
+// FuzzParseProviders: any file is refused with an error or gives providers
+// that pass the rules; nothing panics.
+func FuzzParseProviders(f *testing.F) {
+	f.Add(`[{"id":"a","name":"A","issuer":"https://a.example","client_id":"c","client_secret":"s"}]`)
+	f.Add(`[{"id":"a","scopes":["openid"],"link":"verified_email"}]`)
+	f.Add(`[]`)
+	f.Fuzz(func(t *testing.T, in string) {
+		ps, err := ParseProviders([]byte(in), func(string) string { return "from-env" })
+		if err != nil {
+			return
+		}
+		for _, p := range ps {
+			if !providerID.MatchString(p.ID) || p.ClientSecret == "" || checkIssuer(p.Issuer) != nil || (p.Link != LinkNever && p.Link != LinkVerifiedEmail) {
+				t.Fatalf("accepted %+v", p)
+			}
+		}
+	})
 }
