@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/federation"
+	"github.com/gatehouse/gatehouse/internal/oidctest"
 	"github.com/gatehouse/gatehouse/internal/pgtest"
 )
 
@@ -141,6 +143,9 @@ func hostilePathValues() []string {
 
 // unknownID is a well-formed id for the {id} of path that names nothing.
 func unknownID(path string) string {
+	if strings.HasPrefix(path, "/auth/oauth/") {
+		return "acme" // the configured provider, so that its flow reads the hostile query
+	}
 	if strings.HasPrefix(path, "/admin/sessions/") {
 		return "AAECAwQFBgcICQoLDA0ODw"
 	}
@@ -179,6 +184,7 @@ func TestHostileInput(t *testing.T) {
 }
 
 func hostileInput(t *testing.T, cfg config.Config) {
+	cfg = withProvider(t, cfg, oidctest.New(t), federation.LinkNever)
 	cfg.Signup = "open"
 	cfg.LoginAccountFailures, cfg.LoginAddressFailures = 1000, 1000000
 	errs := &errorCount{t: t}
