@@ -286,6 +286,7 @@ func (l *Loader) ServeFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&l.cfg.LoginForget, "login-forget", l.cfg.LoginForget, "failed logins are forgotten after this long without one (GATEHOUSE_LOGIN_FORGET)")
 	fs.StringVar(&l.trustedProxies, "trusted-proxies", l.trustedProxies, "comma-separated `CIDRs or IPs` of reverse proxies whose X-Forwarded-For is believed; empty: none (GATEHOUSE_TRUSTED_PROXIES)")
 	fs.DurationVar(&l.cfg.AuditRetention, "audit-retention", l.cfg.AuditRetention, "how long audit events are kept; 0 forever (GATEHOUSE_AUDIT_RETENTION)")
+	l.providerFlags(fs)
 }
 
 // Load validates the settings and returns them. The error is one line per

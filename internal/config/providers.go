@@ -1,6 +1,7 @@
 package config
 
 import (
+	"flag"
 	"fmt"
 	"strings"
 
@@ -28,6 +29,19 @@ func (l *Loader) providersEnv() {
 			}
 		}
 	}
+}
+
+func (l *Loader) providerFlags(fs *flag.FlagSet) {
+	fs.StringVar(&l.cfg.Providers.File, "providers-file", l.cfg.Providers.File, "`path` of a JSON file of OpenID Connect providers to sign in with (GATEHOUSE_PROVIDERS_FILE)")
+	fs.Func("redirect-uris", "comma-separated `URIs` a browser may be sent back to after a provider sign-in (GATEHOUSE_REDIRECT_URIS)", func(v string) error {
+		l.cfg.Providers.RedirectURIs = nil
+		for _, u := range strings.Split(v, ",") {
+			if u = strings.TrimSpace(u); u != "" {
+				l.cfg.Providers.RedirectURIs = append(l.cfg.Providers.RedirectURIs, u)
+			}
+		}
+		return nil
+	})
 }
 
 // finishProviders reads the providers file and checks the redirect URIs,
