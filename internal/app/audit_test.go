@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -15,6 +16,8 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/auth"
+	"github.com/gatehouse/gatehouse/internal/federation"
+	"github.com/gatehouse/gatehouse/internal/oidctest"
 	"github.com/gatehouse/gatehouse/internal/password"
 	"github.com/gatehouse/gatehouse/internal/smtptest"
 	"github.com/gatehouse/gatehouse/internal/totp"
@@ -135,6 +138,8 @@ func TestAuditTrailRecordsEveryEvent(t *testing.T) {
 	smtp := smtptest.Start(t)
 	cfg := mailConfig(t, smtp)
 	cfg.ReuseInterval = 0
+	op := oidctest.New(t)
+	cfg = withProvider(t, cfg, op, federation.LinkNever)
 	m := startMail(t, cfg, smtp)
 	c := &auditClient{env: m.env, t: t}
 	begin := time.Now()
@@ -325,6 +330,44 @@ func TestAuditTrailRecordsEveryEvent(t *testing.T) {
 	rec = r.json(t)["recovery_codes"].([]any)
 	expect(t, c.do("POST", "/me/mfa/disable", g.access, map[string]any{"current_password": "gwen-pass-2", "code": rec[0]}), 204, "")
 	c.wantAudit(begin, gwen(auth.AuditEvent{Event: auth.AuditMFADisabled, SessionID: claim(t, g.access, "sid"), ActorID: gwenID, Actor: "gwen"}))
+
+	// Identity providers: linking, a refused sign-in, unlinking.
+	gw := c.login("gwen", "gwen-pass-2")
+	b := newBrowser(t, c.env)
+	op.Login(oidctest.User{Subject: "alice-at-acme"})
+	fed := func(e auth.AuditEvent) auth.AuditEvent {
+		e.IP, e.UserAgent = testIP, "Go-http-client/1.1" // the test's browser
+		return e
+	}
+	// The browser that asks to link gets the binding cookie.
+	req, _ := http.NewRequest("POST", testIssuer+"/me/identities/acme", strings.NewReader(`{"redirect_uri":"`+appRedirect+`"}`))
+	req.Header.Set("Authorization", "Bearer "+gw.access)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := b.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var linkAt struct {
+		AuthorizeURL string `json:"authorize_url"`
+	}
+	_ = json.NewDecoder(res.Body).Decode(&linkAt)
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Fatalf("POST /me/identities/acme: %d", res.StatusCode)
+	}
+	if to := b.land(b.follow(linkAt.AuthorizeURL)); to.Query().Get("linked") != "acme" {
+		t.Fatalf("linking landed at %s", to)
+	}
+	c.wantAudit(begin, fed(auth.AuditEvent{Event: auth.AuditIdentityLinked, UserID: gwenID, Username: "gwen", Detail: "provider=acme"}))
+	op.Fault(oidctest.Deny)
+	if to := b.signIn(pkceQuery(newPKCE(), "")); to.Query().Get("error") != "access_denied" {
+		t.Fatalf("a denied sign-in landed at %s", to)
+	}
+	c.wantAudit(begin, fed(auth.AuditEvent{Event: auth.AuditFederationFailed, Detail: "provider=acme reason=provider_error:access_denied"}))
+	ids := c.do("GET", "/me/identities", gw.access, nil).json(t)["identities"].([]any)
+	expect(t, c.do("DELETE", "/me/identities/"+ids[0].(map[string]any)["id"].(string), gw.access, nil), 204, "")
+	c.wantAudit(begin, from(auth.AuditEvent{Event: auth.AuditIdentityUnlinked, UserID: gwenID, Username: "gwen", SessionID: claim(t, gw.access, "sid"),
+		ActorID: gwenID, Actor: "gwen", Detail: "provider=acme"}))
 
 	// Every event above is there, and no password or token is anywhere in
 	// the rows.

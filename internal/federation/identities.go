@@ -207,6 +207,6 @@ func (s *Service) Unlink(ctx context.Context, p auth.Principal, id string, o aut
 		return auth.Errorf(auth.ENotFound, "Identity not found")
 	}
 	_, err = s.c.Store.UnlinkIdentity(ctx, p.UserID, id, s.c.Audit.Effects(ctx, o,
-		auth.AuditEvent{Event: auth.AuditIdentityUnlinked, Detail: "provider=" + provider}))
+		auth.AuditEvent{Event: auth.AuditIdentityUnlinked, SessionID: p.SessionID, Detail: "provider=" + provider}))
 	return err
 }

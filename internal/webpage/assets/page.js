@@ -37,7 +37,6 @@ let attemptInCookie = false;
 // Gatehouse's, whose page "/" is where a provider sign-in comes back.
 let providers = [];
 let issuer = "";
-const stateKey = "gatehouse-oauth-state";
 
 // codesURL is the Blob URL of the recovery codes' text file while they
 // are shown.
@@ -466,19 +465,12 @@ function providerName(id) {
   return p ? p.name : id;
 }
 
-function randomState() {
-  const b = new Uint8Array(16);
-  crypto.getRandomValues(b);
-  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
-}
-
 // signInWith leaves for the provider; Gatehouse brings the browser back
-// to this page, with the session cookies set, or with an error.
+// to this page, with the session cookies set, or with an error. The flow
+// is bound to this browser by Gatehouse's own cookie; the state the page
+// sends is only the provider's id, to name it when the browser is back.
 function signInWith(p) {
-  const state = randomState();
-  sessionStorage.setItem(stateKey, state);
-  sessionStorage.setItem(stateKey + "-provider", p.name);
-  const q = new URLSearchParams({ mode: "cookie", redirect_uri: issuer + "/", state });
+  const q = new URLSearchParams({ mode: "cookie", redirect_uri: issuer + "/", state: p.id });
   location.assign("/auth/oauth/" + encodeURIComponent(p.id) + "/start?" + q);
 }
 
@@ -506,20 +498,17 @@ const landingErrors = {
 
 // landing reads what a provider sign-in brought back in the address, once:
 // the parameters are removed from it at once, so that a reload does not
-// replay them, and ignored unless the state is the one this tab sent.
+// replay them. They only choose what to say: whether the user is signed
+// in is GET /me's answer, and a second factor is asked only if the
+// server left a pending attempt (its cookie).
 function landing() {
   const q = new URLSearchParams(location.search);
   const keys = ["state", "error", "mfa_required", "linked"];
   if (!keys.some((k) => q.has(k))) return null;
   history.replaceState(null, "", location.pathname);
-  const sent = sessionStorage.getItem(stateKey);
-  const name = sessionStorage.getItem(stateKey + "-provider") || "the provider";
-  sessionStorage.removeItem(stateKey);
-  sessionStorage.removeItem(stateKey + "-provider");
-  const err = q.get("error");
-  const linking = !q.has("state") && (q.has("linked") || err === "identity_taken"); // a linking flow sends no state
-  if (!linking && (!sent || q.get("state") !== sent)) return { message: "This sign-in was not started here. Sign in again." };
   if (q.has("linked")) return { linked: q.get("linked") };
+  const name = q.has("state") ? providerName(q.get("state")) : "the provider";
+  const err = q.get("error");
   if (err) return { message: (landingErrors[err] || landingErrors.server_error)(name) };
   if (q.has("mfa_required")) return { mfa: true };
   return { signedIn: true };
@@ -593,7 +582,6 @@ async function link(p, button) {
       $("methods-title").focus();
       return;
     }
-    sessionStorage.setItem(stateKey + "-provider", p.name);
     location.assign((await res.json()).authorize_url);
   } finally {
     button.disabled = false;
