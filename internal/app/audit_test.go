@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -339,23 +338,7 @@ func TestAuditTrailRecordsEveryEvent(t *testing.T) {
 		e.IP, e.UserAgent = testIP, "Go-http-client/1.1" // the test's browser
 		return e
 	}
-	// The browser that asks to link gets the binding cookie.
-	req, _ := http.NewRequest("POST", testIssuer+"/me/identities/acme", strings.NewReader(`{"redirect_uri":"`+appRedirect+`"}`))
-	req.Header.Set("Authorization", "Bearer "+gw.access)
-	req.Header.Set("Content-Type", "application/json")
-	res, err := b.client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var linkAt struct {
-		AuthorizeURL string `json:"authorize_url"`
-	}
-	_ = json.NewDecoder(res.Body).Decode(&linkAt)
-	res.Body.Close()
-	if res.StatusCode != 200 {
-		t.Fatalf("POST /me/identities/acme: %d", res.StatusCode)
-	}
-	if to := b.land(b.follow(linkAt.AuthorizeURL)); to.Query().Get("linked") != "acme" {
+	if to := b.land(b.follow(b.startLink(gw.access))); to.Query().Get("linked") != "acme" {
 		t.Fatalf("linking landed at %s", to)
 	}
 	c.wantAudit(begin, fed(auth.AuditEvent{Event: auth.AuditIdentityLinked, UserID: gwenID, Username: "gwen", Detail: "provider=acme"}))

@@ -143,6 +143,28 @@ func (b *userAgent) follow(u string) string {
 	return r.header.Get("Location")
 }
 
+// startLink asks, as the signed-in bearer of access, to link acme from
+// this browser (which gets the binding cookie), and returns where to go.
+func (b *userAgent) startLink(access string) string {
+	b.t.Helper()
+	req, _ := http.NewRequest("POST", testIssuer+"/me/identities/acme", strings.NewReader(`{"redirect_uri":"`+appRedirect+`"}`))
+	req.Header.Set("Authorization", "Bearer "+access)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := b.client.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var body struct {
+		AuthorizeURL string `json:"authorize_url"`
+	}
+	_ = json.NewDecoder(res.Body).Decode(&body)
+	if res.StatusCode != 200 || body.AuthorizeURL == "" {
+		b.t.Fatalf("POST /me/identities/acme: %d", res.StatusCode)
+	}
+	return body.AuthorizeURL
+}
+
 // pkce is a client's PKCE pair.
 type pkce struct{ verifier, challenge string }
 
@@ -449,22 +471,7 @@ func TestProviderExplicitLinking(t *testing.T) {
 	link := func(b *userAgent, access string, u oidctest.User) *url.URL {
 		t.Helper()
 		f.op.Login(u)
-		req, _ := http.NewRequest("POST", testIssuer+"/me/identities/acme", strings.NewReader(`{"redirect_uri":"`+appRedirect+`"}`))
-		req.Header.Set("Authorization", "Bearer "+access)
-		req.Header.Set("Content-Type", "application/json")
-		res, err := b.client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var body struct {
-			AuthorizeURL string `json:"authorize_url"`
-		}
-		_ = json.NewDecoder(res.Body).Decode(&body)
-		res.Body.Close()
-		if res.StatusCode != 200 || body.AuthorizeURL == "" {
-			t.Fatalf("POST /me/identities/acme: %d", res.StatusCode)
-		}
-		return b.land(b.follow(body.AuthorizeURL))
+		return b.land(b.follow(b.startLink(access)))
 	}
 	sub := oidctest.User{Subject: "sub-alice", Email: "alice@elsewhere.example"}
 	if to := link(b, alice.access, sub); to.Query().Get("linked") != "acme" {

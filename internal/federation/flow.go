@@ -233,8 +233,6 @@ type CallbackRequest struct {
 type Landed struct {
 	RedirectTo string
 	Outcome    *login.Outcome
-	// Linked names the provider when the flow linked an identity.
-	Linked string
 }
 
 // The error codes of a callback's redirect (CONTRACT §7).

@@ -160,7 +160,7 @@ func candidate(base string, try int) string {
 // link finishes a linking flow: the provider's identity joins the
 // account that started it, unless another account has it.
 func (s *Service) link(ctx context.Context, p *provider, st auth.OAuthState, who signedIn, o auth.Origin, fail func(code, why string, cause error) (Landed, error)) (Landed, error) {
-	done := Landed{RedirectTo: withQuery(st.RedirectURI, "linked", p.cfg.ID, "state", st.ClientState), Linked: p.cfg.ID}
+	done := Landed{RedirectTo: withQuery(st.RedirectURI, "linked", p.cfg.ID, "state", st.ClientState)}
 	existing, err := s.c.Store.IdentityBySubject(ctx, p.cfg.ID, who.Subject)
 	switch {
 	case err == nil && existing.UserID == st.LinkUserID:

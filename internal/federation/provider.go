@@ -56,10 +56,15 @@ func (p *provider) discovered(ctx context.Context) (*oauth2.Config, *oidc.IDToke
 		p.failedAt, p.lastErr = time.Now(), fmt.Errorf("%w: %s: discovery: %v", errProviderDown, p.cfg.ID, err)
 		return nil, nil, nil, p.lastErr
 	}
+	var doc struct {
+		JWKS string   `json:"jwks_uri"`
+		Algs []string `json:"id_token_signing_alg_values_supported"`
+	}
+	_ = op.Claims(&doc) // go-oidc decoded the document already
 	// The key set must outlive this call's context: it fetches keys later.
-	keys := oidc.NewRemoteKeySet(oidc.ClientContext(context.Background(), p.client), jwksURI(op))
+	keys := oidc.NewRemoteKeySet(oidc.ClientContext(context.Background(), p.client), doc.JWKS)
 	p.oidc = op
-	p.verifier = oidc.NewVerifier(p.cfg.Issuer, keys, &oidc.Config{ClientID: p.cfg.ClientID, SupportedSigningAlgs: signingAlgs(op)})
+	p.verifier = oidc.NewVerifier(p.cfg.Issuer, keys, &oidc.Config{ClientID: p.cfg.ClientID, SupportedSigningAlgs: signingAlgs(doc.Algs)})
 	p.oauth = oauth2.Config{
 		ClientID: p.cfg.ClientID, ClientSecret: p.cfg.ClientSecret,
 		Endpoint: op.Endpoint(), RedirectURL: p.redirect, Scopes: p.cfg.Scopes,
@@ -67,26 +72,13 @@ func (p *provider) discovered(ctx context.Context) (*oauth2.Config, *oidc.IDToke
 	return &p.oauth, p.verifier, p.oidc, nil
 }
 
-// jwksURI is the provider's jwks_uri.
-func jwksURI(op *oidc.Provider) string {
-	var d struct {
-		JWKS string `json:"jwks_uri"`
-	}
-	_ = op.Claims(&d) // the document was decoded already
-	return d.JWKS
-}
-
 // signingAlgs are the asymmetric algorithms the provider says it signs
 // ID tokens with (RS256 when it says nothing). go-oidc refuses "none"
 // and every HMAC algorithm whatever the list says: an ID token is never
 // verified with the client secret.
-func signingAlgs(op *oidc.Provider) []string {
-	var d struct {
-		Algs []string `json:"id_token_signing_alg_values_supported"`
-	}
-	_ = op.Claims(&d)
+func signingAlgs(algs []string) []string {
 	var out []string
-	for _, a := range d.Algs {
+	for _, a := range algs {
 		switch a {
 		case oidc.RS256, oidc.RS384, oidc.RS512, oidc.ES256, oidc.ES384, oidc.ES512, oidc.PS256, oidc.PS384, oidc.PS512, oidc.EdDSA:
 			out = append(out, a)

@@ -4,8 +4,6 @@ import (
 	"context"
 
 	"github.com/gatehouse/gatehouse/internal/auth"
-	"github.com/gatehouse/gatehouse/internal/clientaddr"
-	"github.com/gatehouse/gatehouse/internal/ratelimit"
 )
 
 // Federated is the first factor of a sign-in at an identity provider
@@ -15,9 +13,9 @@ import (
 // login.succeeded names the provider.
 func (s *Service) Federated(ctx context.Context, u auth.User, provider string, o auth.Origin) (Outcome, error) {
 	detail := "provider=" + provider
-	if wait := ratelimit.Allow(ctx, s.rates, s.signIns.Key(clientaddr.Network(o.IP))); wait > 0 {
+	if err := s.signInAllowed(ctx, o); err != nil {
 		s.audit.Record(ctx, o, auth.AuditEvent{Event: auth.AuditLoginFailed, UserID: u.ID, Username: u.Username, Detail: auth.AuditReasonThrottled + " " + detail})
-		return Outcome{}, &auth.Error{Code: auth.ETooMany, Message: "Too many sign-in attempts from this address; try again later", RetryAfter: wait}
+		return Outcome{}, err
 	}
 	if !u.Active {
 		s.audit.Record(ctx, o, auth.AuditEvent{Event: auth.AuditLoginFailed, UserID: u.ID, Username: u.Username, Detail: auth.AuditReasonInactive + " " + detail})

@@ -38,9 +38,8 @@ func (s *Service) Password(ctx context.Context, username, pw string, o auth.Orig
 		s.auditFailure(ctx, o, a, ErrBadLogin)
 		return Outcome{}, ErrBadLogin
 	}
-	if wait := ratelimit.Allow(ctx, s.rates, s.signIns.Key(clientaddr.Network(o.IP))); wait > 0 {
+	if err := s.signInAllowed(ctx, o); err != nil {
 		a.reason = auth.AuditReasonThrottled
-		err := &auth.Error{Code: auth.ETooMany, Message: "Too many sign-in attempts from this address; try again later", RetryAfter: wait}
 		s.auditFailure(ctx, o, a, err)
 		return Outcome{}, err
 	}
@@ -97,6 +96,15 @@ func (s *Service) password(ctx context.Context, username, pw string, o auth.Orig
 	}
 	return s.next(ctx, u, auth.Authentication{AMR: []string{auth.AMRPassword}, Time: s.now()}, o,
 		auth.AuditEvent{Event: auth.AuditLoginSucceeded, UserID: u.ID, Username: u.Username})
+}
+
+// signInAllowed counts a sign-in attempt of the client's address (any
+// first factor) and refuses it past the limit.
+func (s *Service) signInAllowed(ctx context.Context, o auth.Origin) error {
+	if wait := ratelimit.Allow(ctx, s.rates, s.signIns.Key(clientaddr.Network(o.IP))); wait > 0 {
+		return &auth.Error{Code: auth.ETooMany, Message: "Too many sign-in attempts from this address; try again later", RetryAfter: wait}
+	}
+	return nil
 }
 
 func (s *Service) failUnknown(ctx context.Context, pw string) error {

@@ -72,9 +72,6 @@ type Scripted struct {
 	fault     Fault
 	codes     map[string]*grant
 	access    map[string]User
-	last      url.Values
-	tokens    int
-	userinfos int
 }
 
 type grant struct {
@@ -145,20 +142,6 @@ func (s *Scripted) Fault(f Fault) {
 	s.mu.Unlock()
 }
 
-// LastAuthorize is the query of the last authorization request.
-func (s *Scripted) LastAuthorize() url.Values {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.last
-}
-
-// Calls counts the token and userinfo requests answered.
-func (s *Scripted) Calls() (token, userinfo int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.tokens, s.userinfos
-}
-
 func (s *Scripted) discovery(w http.ResponseWriter, _ *http.Request) {
 	iss := s.Issuer()
 	writeJSON(w, 200, map[string]any{
@@ -178,7 +161,6 @@ func (s *Scripted) jwks(w http.ResponseWriter, _ *http.Request) {
 func (s *Scripted) authorize(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	s.mu.Lock()
-	s.last = q
 	redirect := q.Get("redirect_uri")
 	allowed := slices.Contains(s.redirects, redirect)
 	s.mu.Unlock()
@@ -241,7 +223,6 @@ func (s *Scripted) token(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	s.tokens++
 	g := s.codes[r.PostForm.Get("code")]
 	valid := g != nil && !g.used && r.PostForm.Get("grant_type") == "authorization_code" &&
 		r.PostForm.Get("redirect_uri") == g.redirect && challenge(r.PostForm.Get("code_verifier")) == g.challenge
@@ -321,7 +302,6 @@ func (s *Scripted) idToken(g *grant) (string, error) {
 func (s *Scripted) userinfo(w http.ResponseWriter, r *http.Request) {
 	at, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	s.mu.Lock()
-	s.userinfos++
 	u, ok := s.access[at]
 	s.mu.Unlock()
 	if !ok {

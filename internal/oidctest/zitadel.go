@@ -2,7 +2,6 @@ package oidctest
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"net/http"
 	"strings"
@@ -55,6 +54,3 @@ func (z *Zitadel) Close() error {
 	defer cancel()
 	return z.srv.Shutdown(ctx)
 }
-
-// String names it.
-func (z *Zitadel) String() string { return fmt.Sprintf("zitadel example OP at %s", z.Issuer) }

@@ -37,15 +37,18 @@ func (s *Server) setFlowCookie(w http.ResponseWriter, name, value string, ttl ti
 	http.SetCookie(w, c)
 }
 
-// binding is the browser's binding cookie ("" for none, or for one sent
-// twice: a planted duplicate binds nothing).
-func (s *Server) binding(r *http.Request) string {
-	v, err := cookieValue(r, s.hostCookie(bindingCookie))
+// flowCookie is the value of one of the flow's cookies ("" for none, or
+// for one sent twice: a planted duplicate counts for nothing).
+func (s *Server) flowCookie(r *http.Request, name string) string {
+	v, err := cookieValue(r, s.hostCookie(name))
 	if err != nil {
 		return ""
 	}
 	return v
 }
+
+// binding is the browser's binding cookie.
+func (s *Server) binding(r *http.Request) string { return s.flowCookie(r, bindingCookie) }
 
 // providers: GET /auth/providers → {"providers":[{"id","name"}]}.
 func (s *Server) providers(w http.ResponseWriter, r *http.Request) error {
@@ -201,10 +204,4 @@ func (s *Server) unlinkIdentity(w http.ResponseWriter, r *http.Request) error {
 
 // pendingFromCookie is the mfa_token that a cookie-mode provider sign-in
 // left in the browser, for POST /auth/login/mfa without one in the body.
-func (s *Server) pendingFromCookie(r *http.Request) string {
-	v, err := cookieValue(r, s.hostCookie(mfaCookie))
-	if err != nil {
-		return ""
-	}
-	return v
-}
+func (s *Server) pendingFromCookie(r *http.Request) string { return s.flowCookie(r, mfaCookie) }

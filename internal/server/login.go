@@ -58,6 +58,11 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 // writeOutcome answers a login step: the session's tokens (in cookies
 // when the client asked for cookie mode), or 401 mfa_required.
 func (s *Server) writeOutcome(w http.ResponseWriter, r *http.Request, out login.Outcome) {
+	s.writeOutcomeIn(w, out, wantsCookies(r))
+}
+
+// writeOutcomeIn is writeOutcome with the mode given.
+func (s *Server) writeOutcomeIn(w http.ResponseWriter, out login.Outcome, cookies bool) {
 	switch {
 	case out.Pending != nil:
 		w.Header().Set("WWW-Authenticate", "Bearer")
@@ -65,7 +70,7 @@ func (s *Server) writeOutcome(w http.ResponseWriter, r *http.Request, out login.
 			Detail: "Second factor required", Code: "mfa_required", MFAToken: out.Pending.Token,
 			Methods: out.Pending.Methods, ExpiresIn: int(out.Pending.ExpiresIn / time.Second),
 		})
-	case wantsCookies(r):
+	case cookies:
 		s.writeCookieTokens(w, *out.Session)
 	default:
 		writeTokens(w, *out.Session)

@@ -58,9 +58,8 @@ func (s *Server) loginMFA(w http.ResponseWriter, r *http.Request) error {
 	}
 	if fromCookie {
 		s.setFlowCookie(w, mfaCookie, "", -1)
-		r.Header.Set(CookieModeHeader, "1")
 	}
-	s.writeOutcome(w, r, out)
+	s.writeOutcomeIn(w, out, fromCookie || wantsCookies(r))
 	return nil
 }
 
