@@ -407,6 +407,15 @@ func TestProviderBadAnswers(t *testing.T) {
 	if _, err := f.app.Store.UserByEmail(context.Background(), "fault@example.com"); auth.ErrorCode(err) != auth.ENotFound {
 		t.Fatalf("an account was made from a bad answer: %v", err)
 	}
+	// Userinfo that names another subject than the ID token is refused.
+	f.op.Login(oidctest.User{Subject: "sub-swap", Email: "swap@example.com", EmailVerified: verified(true), EmailOnlyInUserinfo: true})
+	f.op.Fault(oidctest.OtherSubjectInUserinfo)
+	if to := newBrowser(t, f.env).signIn(pkceQuery(newPKCE(), "")); to.Query().Get("error") != "server_error" {
+		t.Errorf("userinfo of another subject: landed at %s", to)
+	}
+	if _, err := f.app.Store.UserByEmail(context.Background(), "swap@example.com"); auth.ErrorCode(err) != auth.ENotFound {
+		t.Fatalf("an account was made from another subject's userinfo: %v", err)
+	}
 	// The email only in userinfo is read from there.
 	p := f.providerLogin(newBrowser(t, f.env), oidctest.User{Subject: "sub-ui", Email: "ui@example.com", EmailVerified: verified(true), EmailOnlyInUserinfo: true})
 	if me := f.do("GET", "/me", p.access, nil).json(t); me["email"] != "ui@example.com" || me["email_verified"] != true {
