@@ -89,6 +89,7 @@ type options struct {
 	postgres   string
 	redis      string
 	profileDir string
+	instrOut   string
 	write      bool
 	reference  string
 	render     string
@@ -109,6 +110,7 @@ func parseOptions(args []string) (options, error) {
 	fs.StringVar(&o.postgres, "postgres", envOr("GATEHOUSE_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"), "PostgreSQL URL; a fresh schema is created in it and dropped at exit")
 	fs.StringVar(&o.redis, "redis", envOr("GATEHOUSE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"), "Redis URL")
 	fs.StringVar(&o.profileDir, "profile", "", "save CPU profiles of the hot scenarios (pprof on the debug listener) to this directory")
+	fs.StringVar(&o.instrOut, "instr-out", "", "keep the callgrind output files of the instr/ figures in this directory (callgrind_annotate reads them)")
 	fs.StringVar(&o.reference, "reference", "../shared/reference", "directory of the tutorial's reference app (run.sh)")
 	fs.StringVar(&o.render, "render", "", "measure nothing: check the goals of a results `file` again and rewrite BENCHMARKS.md and bench/chart.svg from it")
 	fs.StringVar(&o.before, "before", "", "also build gatehouse from this git `revision` and measure its GET /me, login and refresh beside the current tree's, paired run by run")
@@ -188,6 +190,13 @@ func fail(format string, args ...any) {
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == instrTargetArg {
+		if err := instrTarget(os.Args[2:]); err != nil {
+			fmt.Fprintf(os.Stderr, "bench %s: %v\n", os.Args[1], err)
+			os.Exit(1)
+		}
+		return
+	}
 	o, err := parseOptions(os.Args[1:])
 	if err == flagHelp() {
 		return
@@ -290,6 +299,7 @@ func (h *harness) run() {
 		h.mail(b)
 	}
 	h.micro()
+	h.instr()
 	h.referenceApp()
 	rep := h.report()
 	printSummary(os.Stdout, rep)
