@@ -1,6 +1,9 @@
 package verify
 
-import "strings"
+import (
+	"context"
+	"strings"
+)
 
 // BearerToken extracts the token from an Authorization header value of the
 // form "Bearer <token>" (RFC 6750: the scheme in any letter case, one
@@ -8,6 +11,18 @@ import "strings"
 // another scheme, or has no token, and ErrMalformed when the token is not a
 // single token68 (extra spaces or fields, control characters, ...).
 func BearerToken(header string) (string, error) {
+	tok, err := bearerField(header)
+	if err != nil {
+		return "", err
+	}
+	if !isToken68(tok) {
+		return "", ErrMalformed
+	}
+	return tok, nil
+}
+
+// bearerField is BearerToken without the check of the token's characters.
+func bearerField(header string) (string, error) {
 	if header == "" {
 		return "", ErrNoToken
 	}
@@ -18,10 +33,28 @@ func BearerToken(header string) (string, error) {
 	if !found || tok == "" {
 		return "", ErrNoToken
 	}
-	if !isToken68(tok) {
-		return "", ErrMalformed
-	}
 	return tok, nil
+}
+
+// VerifyBearer verifies the access token of an Authorization header value:
+// BearerToken, then Verify. A token verified before is found in the cache
+// before its characters are checked again: it passed that check when it
+// was first verified, and the check reads every byte of a token on every
+// request.
+func (v *Verifier) VerifyBearer(ctx context.Context, header string) (*Claims, error) {
+	tok, err := bearerField(header)
+	if err != nil {
+		return nil, err
+	}
+	if v.cache != nil {
+		if c, ok := v.cached(tok); ok {
+			return v.checkRevoked(c)
+		}
+	}
+	if !isToken68(tok) {
+		return nil, ErrMalformed
+	}
+	return v.Verify(ctx, tok)
 }
 
 // isToken68 reports whether s matches token68 of RFC 7235:

@@ -68,3 +68,56 @@ func FuzzBearerToken(f *testing.F) {
 		}
 	})
 }
+
+// TestVerifyBearer checks that VerifyBearer answers as BearerToken then
+// Verify do, for headers whose token is cached, new, or malformed around a
+// cached one.
+func TestVerifyBearer(t *testing.T) {
+	v := newVerifier(t, nil)
+	tok := good(ES256)
+	if _, err := v.Verify(t.Context(), tok); err != nil { // now cached
+		t.Fatal(err)
+	}
+	if _, err := v.Verify(t.Context(), testkitTamper(tok)); !errors.Is(err, ErrSignature) {
+		t.Fatalf("tampered token: %v, want ErrSignature", err)
+	}
+	for _, header := range []string{
+		"Bearer " + tok, "bearer " + tok, "Bearer " + good(EdDSA), "Bearer " + tok + " ", "Bearer  " + tok,
+		"Bearer " + tok + "\x00", "Bearer " + tok + "=", "Bearer " + tok + ",x", "Basic " + tok, tok, "", "Bearer ",
+		"Bearer " + testkitTamper(tok), "Bearer a+b/c==",
+	} {
+		want, wantErr := BearerToken(header)
+		var wantClaims *Claims
+		if wantErr == nil {
+			wantClaims, wantErr = v.Verify(t.Context(), want)
+		}
+		got, err := v.VerifyBearer(t.Context(), header)
+		if (err == nil) != (wantErr == nil) || (err != nil && !sameKind(err, wantErr)) {
+			t.Fatalf("VerifyBearer(%.40q…) = %v; BearerToken then Verify: %v", header, err, wantErr)
+		}
+		if err == nil && (got == nil || got.ID != wantClaims.ID) {
+			t.Fatalf("VerifyBearer(%.40q…) = %+v, want %+v", header, got, wantClaims)
+		}
+	}
+}
+
+// sameKind reports whether two verification errors are of the same kind.
+func sameKind(a, b error) bool {
+	for _, k := range []error{ErrNoToken, ErrMalformed, ErrSignature, ErrExpired, ErrAlgorithm, ErrUnknownKey, ErrRevoked} {
+		if errors.Is(b, k) {
+			return errors.Is(a, k)
+		}
+	}
+	return false
+}
+
+// testkitTamper changes a character in the middle of a token's signature
+// (not the last, whose low bits may be padding).
+func testkitTamper(tok string) string {
+	i := len(tok) - 10
+	c := byte('A')
+	if tok[i] == 'A' {
+		c = 'B'
+	}
+	return tok[:i] + string(c) + tok[i+1:]
+}

@@ -66,11 +66,22 @@ func ValidateText(field, s string, max int) error {
 	return nil
 }
 
+// printableASCII reports whether every byte of s is printable ASCII: the
+// common case of CleanText, checked without decoding runes.
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
 // CleanText makes s fit to keep and show as descriptive metadata (a user
 // agent): invalid UTF-8 and control characters become U+FFFD, and the
 // result is cut at a character boundary to at most max bytes.
 func CleanText(s string, max int) string {
-	if len(s) <= max && utf8.ValidString(s) && strings.IndexFunc(s, unicode.IsControl) < 0 {
+	if len(s) <= max && (printableASCII(s) || utf8.ValidString(s) && strings.IndexFunc(s, unicode.IsControl) < 0) {
 		return s
 	}
 	var b strings.Builder

@@ -63,7 +63,11 @@ func TestCleanText(t *testing.T) {
 		{"Zoë", 256, "Zoë"},
 		{"abë", 3, "ab"}, // 3 bytes end inside ë
 		{"abcdef", 3, "abc"},
-		{"ab\xff", 3, "ab"}, // U+FFFD is 3 bytes
+		{"ab\xff", 3, "ab"},         // U+FFFD is 3 bytes
+		{"a\x7fb", 256, "a\uFFFDb"}, // DEL is a control character
+		{"a\tb", 256, "a\uFFFDb"},
+		{"Mozilla/5.0 (X11; Linux x86_64) ~", 256, "Mozilla/5.0 (X11; Linux x86_64) ~"},
+		{"\u0085x", 256, "\uFFFDx"}, // a C1 control character
 	} {
 		got := CleanText(c.in, c.max)
 		if got != c.want {

@@ -25,13 +25,13 @@ func toMeJSON(u auth.User) meJSON {
 // store knows the caller (at most a second old; see accounts.Current).
 func (s *Server) me(w http.ResponseWriter, r *http.Request) error {
 	u, err := s.cfg.Accounts.Current(r.Context(), principalOf(r).UserID)
-	if auth.ErrorCode(err) == auth.ENotFound {
-		return errBadToken // deleted since the token was resolved
-	}
 	if err != nil {
+		if auth.ErrorCode(err) == auth.ENotFound {
+			return errBadToken // deleted since the token was resolved
+		}
 		return err
 	}
-	writeJSON(w, http.StatusOK, toMeJSON(u))
+	writeBody(w, http.StatusOK, s.meBodies.body(u))
 	return nil
 }
 

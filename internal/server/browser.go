@@ -125,7 +125,7 @@ func (s *Server) crossOrigin(next http.Handler) http.Handler {
 	}))
 	protected := p.Handler(next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Authorization") != "" {
+		if headerValue(r.Header, "Authorization") != "" {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -148,7 +148,7 @@ var errOriginNotAllowed = auth.Errorf(auth.EForbidden, "Origin not allowed")
 func (s *Server) cors(next http.Handler) http.Handler {
 	allowed := s.cfg.Browser.AllowedOrigins
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		origin := r.Header.Get("Origin")
+		origin := headerValue(r.Header, "Origin")
 		if origin == "" {
 			next.ServeHTTP(w, r)
 			return

@@ -23,6 +23,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		http.Error(w, `{"detail":"Internal server error"}`, http.StatusInternalServerError)
 		return
 	}
+	writeBody(w, status, body)
+}
+
+// writeBody writes a JSON body encoded beforehand.
+func writeBody(w http.ResponseWriter, status int, body []byte) {
 	w.Header()["Content-Type"] = jsonType
 	w.WriteHeader(status)
 	_, _ = w.Write(body)

@@ -128,15 +128,22 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 		if s.cfg.Requests != nil {
 			s.cfg.Requests.Add(1)
 		}
-		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		sw := statusWriters.Get().(*statusWriter)
+		*sw = statusWriter{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(sw, r)
 		route := r.Pattern
 		if route == "" || route == "/" { // "/" is the catch-all
 			route = "unmatched"
 		}
 		s.metrics.observe(route, sw.status, time.Since(start))
+		*sw = statusWriter{}
+		statusWriters.Put(sw) // no handler keeps its writer once it has returned
 	})
 }
+
+// statusWriters are reused: one per request would be an allocation on
+// every request.
+var statusWriters = sync.Pool{New: func() any { return new(statusWriter) }}
 
 // statusWriter remembers the status a handler wrote.
 type statusWriter struct {

@@ -18,6 +18,20 @@ type caller struct {
 	viaCookie bool
 }
 
+// callerContext carries the caller: a context and its value in one
+// allocation, where context.WithValue and the caller would be two.
+type callerContext struct {
+	context.Context
+	caller caller
+}
+
+func (c *callerContext) Value(key any) any {
+	if key == (callerKey{}) {
+		return &c.caller
+	}
+	return c.Context.Value(key)
+}
+
 func callerOf(r *http.Request) *caller {
 	c, _ := r.Context().Value(callerKey{}).(*caller)
 	if c == nil {
@@ -66,13 +80,13 @@ func (s *Server) authed(h handlerFunc) handlerFunc {
 			}
 			return err
 		}
-		ctx := context.WithValue(r.Context(), callerKey{}, &caller{principal: p, viaCookie: fromCookie})
+		ctx := &callerContext{Context: r.Context(), caller: caller{principal: p, viaCookie: fromCookie}}
 		return h(w, r.WithContext(ctx))
 	}
 }
 
 func (s *Server) authenticate(r *http.Request) (c *verify.Claims, fromCookie bool, err error) {
-	header := r.Header.Get("Authorization")
+	header := headerValue(r.Header, "Authorization")
 	if header == "" {
 		tok, err := cookieValue(r, s.cfg.Browser.AccessCookie)
 		if err != nil {
@@ -83,15 +97,24 @@ func (s *Server) authenticate(r *http.Request) (c *verify.Claims, fromCookie boo
 			return c, true, err
 		}
 	}
-	tok, err := verify.BearerToken(header)
+	c, err = s.cfg.Verifier.VerifyBearer(r.Context(), header)
 	if errors.Is(err, verify.ErrNoToken) {
 		return nil, false, errNoToken
 	}
 	if err != nil {
+		s.metrics.rejected(err)
 		return nil, false, auth.Wrap(auth.EUnauthenticated, err, errBadToken.Message)
 	}
-	c, err = s.verifyAccess(r, tok)
-	return c, false, err
+	return c, false, nil
+}
+
+// headerValue is h.Get(key) for a key already in canonical form, without
+// canonicalizing it again on every request.
+func headerValue(h http.Header, key string) string {
+	if v := h[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }
 
 func (s *Server) verifyAccess(r *http.Request, tok string) (*verify.Claims, error) {

@@ -68,7 +68,7 @@ func textParam(q url.Values, name string) (string, error) {
 // that every flow that records it (sessions, the audit trail) stores the
 // same clean text on every backend.
 func cleanUserAgent(r *http.Request) {
-	ua := r.Header.Get("User-Agent")
+	ua := headerValue(r.Header, "User-Agent")
 	if clean := auth.CleanText(ua, maxUserAgent); clean != ua {
 		r.Header.Set("User-Agent", clean)
 	}

@@ -82,6 +82,8 @@ type Server struct {
 	log     *slog.Logger
 	metrics *metrics
 	handler http.Handler
+	// meBodies keeps GET /me's encoded answers.
+	meBodies meBodies
 }
 
 // New builds a Server.
