@@ -90,6 +90,19 @@ func (h *harness) backend(b string) {
 	// shared machine.
 	bare, stopBare := h.startBare(b)
 	defer stopBare()
+	if slices.ContainsFunc([]string{b + "/me-one", b + "/me-10k", "baseline/bare@" + b}, h.wants) {
+		h.warm(bare, me(one)(0))
+		h.warm(t, me(one)(0))
+		if many != "" {
+			h.warm(t, me(many)(0))
+		}
+		if prev != nil {
+			h.warm(prev.t, me(prevOne)(0))
+			if prevMany != "" {
+				h.warm(prev.t, me(prevMany)(0))
+			}
+		}
+	}
 	h.interleave(
 		h.wrkJob(bare, "baseline/bare@"+b, "bare net/http handler writing a small JSON body, same wrk script as GET /me", me(one)),
 		h.wrkJob(t, b+"/me-one", whatMeOne, me(one)),

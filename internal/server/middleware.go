@@ -189,6 +189,7 @@ func (s *Server) secureHeaders(next http.Handler) http.Handler {
 		for _, kv := range securityHeaders {
 			h[kv.key] = kv.value
 		}
+		h["Date"] = dateValue()
 		if s.cfg.HSTS {
 			h["Strict-Transport-Security"] = hsts
 		}
