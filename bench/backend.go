@@ -36,7 +36,7 @@ func (h *harness) backend(b string) {
 	for i := range ids {
 		ids[i] = b + ids[i]
 	}
-	ids = append(ids, "baseline/bare@"+b, "baseline/hash@"+b, "baseline/sql@"+b, "baseline/sql-only@"+b)
+	ids = append(ids, "baseline/bare@"+b, "baseline/bare-10k@"+b, "baseline/hash@"+b, "baseline/sql@"+b, "baseline/sql-only@"+b)
 	if !slices.ContainsFunc(ids, h.wants) {
 		return
 	}
@@ -54,7 +54,7 @@ func (h *harness) backend(b string) {
 	h.addUser(t)
 	one := h.writeLines(b+"-one.tok", []string{mustLogin(t.base, loginBody).Access})
 	var many string
-	if slices.ContainsFunc([]string{b + "/me-10k", b + "/mixed", b + "/flood"}, h.wants) {
+	if slices.ContainsFunc([]string{b + "/me-10k", "baseline/bare-10k@" + b, b + "/mixed", b + "/flood"}, h.wants) {
 		start := time.Now()
 		many = h.writeLines(b+"-many.tok", accessTokens(t.base, h.o.tokens))
 		fmt.Printf("  made %d access tokens in %s\n", h.o.tokens, time.Since(start).Round(time.Millisecond))
@@ -90,8 +90,13 @@ func (h *harness) backend(b string) {
 	// shared machine.
 	bare, stopBare := h.startBare(b)
 	defer stopBare()
-	if slices.ContainsFunc([]string{b + "/me-one", b + "/me-10k", "baseline/bare@" + b}, h.wants) {
+	bareMany := bare // the bare server, when there are distinct tokens to send it
+	if many == "" {
+		bareMany = nil
+	}
+	if slices.ContainsFunc([]string{b + "/me-one", b + "/me-10k", "baseline/bare@" + b, "baseline/bare-10k@" + b}, h.wants) {
 		h.warm(bare, me(one)(0))
+		h.warm(bareMany, me(many)(0))
 		h.warm(t, me(one)(0))
 		if many != "" {
 			h.warm(t, me(many)(0))
@@ -104,7 +109,8 @@ func (h *harness) backend(b string) {
 		}
 	}
 	h.interleave(
-		h.wrkJob(bare, "baseline/bare@"+b, "bare net/http handler writing a small JSON body, same wrk script as GET /me", me(one)),
+		h.wrkJob(bare, "baseline/bare@"+b, "bare net/http handler writing a small JSON body, same wrk script and token as GET /me one token", me(one)),
+		h.wrkJob(bareMany, "baseline/bare-10k@"+b, fmt.Sprintf("bare net/http handler writing a small JSON body, same wrk script and %d tokens as GET /me distinct tokens", h.o.tokens), me(many)),
 		h.wrkJob(t, b+"/me-one", whatMeOne, me(one)),
 		prev.job(h, b+"/me-one", whatMeOne, me(prevOne)),
 		h.wrkJob(t, b+"/me-10k", whatMe10k, me(many)),
@@ -302,7 +308,7 @@ func (h *harness) profile(t *target, id string) func() {
 
 // startBare starts the bare net/http server when its figure is wanted.
 func (h *harness) startBare(b string) (*target, func()) {
-	if !h.wants("baseline/bare@" + b) {
+	if !h.wants("baseline/bare@"+b) && !h.wants("baseline/bare-10k@"+b) {
 		return nil, func() {}
 	}
 	t := &target{name: "bare", base: "http://" + freeAddr(), log: filepath.Join(h.tmp, "bare.log")}

@@ -2,20 +2,35 @@
 // that bound each figure, all in one run, and writes the medians to
 // BENCHMARKS.md, bench/results.json and bench/chart.svg.
 //
-//	go run ./bench                 # everything, about 7 minutes on 2 cores
+//	go run ./bench                 # everything, about 20 minutes on 2 cores
 //	go run ./bench -quick          # one short run of each, no files written
 //	go run ./bench -only 'sqlite/(me|refresh)'
 //	go run ./bench -before d22c7a0 # also that revision's GET /me, login and refresh, paired (3 minutes more)
 //
 // Figure ids, for -only: BACKEND/{start,me-one,me-10k,login,refresh,mixed,flood}
-// (BACKEND is sqlite or postgres), baseline/{bare,hash,sql}@BACKEND,
-// the second login step sqlite/login-mfa,
+// (BACKEND is sqlite or postgres), baseline/{bare,bare-10k,hash,sql,sql-only}@BACKEND,
+// the second login step sqlite/login-mfa, a provider sign-in's server-side
+// cost sqlite/provider-signin,
 // the email figures BACKEND/{forgot-known,forgot-unknown} and
 // sqlite/{outbox-send,me-backlog} with their baselines
 // baseline/{raw-smtp,me-no-backlog}@sqlite (measured whenever their
 // figure is), micro/{verify-ALG,verify-VerifyCached,revocation-1M},
-// reference/{me,login}; with -before, before/BACKEND/{me-one,me-10k,login,refresh}
+// the instruction counts instr/{bare,me}-{handler,server} and
+// instr/{refresh,mfa}-server, reference/{me,login}; with -before,
+// before/BACKEND/{me-one,me-10k,login,refresh}
 // are measured whenever the current figure of the same name is.
+//
+// The instr/ figures count instructions with valgrind --tool=callgrind
+// (Debian's valgrind): the same for the same binary and input whatever
+// else the machine runs, unlike the timed figures. Each is the difference
+// of two runs of one process with the same setup and two numbers of
+// requests, divided by the difference of the requests; see instr.go.
+// -instr-out DIR keeps the callgrind files for callgrind_annotate.
+//
+// baseline/sql@BACKEND is a refresh's fair baseline: the rotation's SQL
+// with its audit row in the same transaction and one ES256 signature,
+// run directly at the same concurrency (BenchmarkRawRefreshFair);
+// baseline/sql-only@BACKEND is the SQL alone.
 //
 // sqlite/login-mfa is POST /auth/login/mfa with a recovery code, sent by
 // a closed-loop driver in this process (-c connections) for a fixed
