@@ -296,6 +296,13 @@ func (h *harness) profile(t *target, id string) func() {
 	}()
 	return func() {
 		wg.Wait()
+		if res, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/heap", t.debug)); err == nil { // what the run left live
+			if f, err := os.Create(base + ".heap.pprof"); err == nil {
+				io.Copy(f, res.Body)
+				f.Close()
+			}
+			res.Body.Close()
+		}
 		out, err := exec.Command("go", "tool", "pprof", "-top", "-nodecount=40", t.bin, base+".pprof").CombinedOutput()
 		if err == nil {
 			err = os.WriteFile(base+".top.txt", out, 0o644)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/gatehouse/gatehouse/internal/testkit"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -88,6 +89,55 @@ func BenchmarkVerifyCached(b *testing.B) {
 	for b.Loop() {
 		if _, err := v.Verify(ctx, tok); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestCacheKeyedBySignature: the cache is keyed by the signature, and a
+// token whose signature is a cached one's is taken for it only when the
+// rest is the same too: a changed header or payload, a malformed token
+// around the signature, or the signature alone is verified afresh.
+func TestCacheKeyedBySignature(t *testing.T) {
+	v := newVerifier(t, func(c *Config) { c.CacheSize = 16 })
+	ctx := t.Context()
+	tok := good(ES256)
+	if _, err := v.Verify(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	rest, sig, _ := splitSignature(tok)
+	header, payload, _ := strings.Cut(rest, ".")
+	es := loadFixture().byAlg(ES256)
+	other := mint(es, goodHeader(es), with(goodClaims(), "username", "mallory"))
+	otherRest, _, _ := splitSignature(other)
+	if otherRest == rest {
+		t.Fatal("the other token has the same header and payload")
+	}
+	for name, forged := range map[string]string{
+		"another payload":            header + "." + strings.SplitN(otherRest, ".", 2)[1] + "." + sig,
+		"another header and payload": otherRest + "." + sig,
+		"a character added":          header + "." + payload + "A." + sig,
+		"a space inside":             header + " ." + payload + "." + sig,
+		"the signature alone":        sig,
+		"a dot and the signature":    "." + sig,
+		"no signature":               rest + ".",
+	} {
+		c, err := v.Verify(ctx, forged)
+		if err == nil {
+			t.Fatalf("%s: accepted (%+v)", name, c)
+		}
+		if _, err := v.VerifyBearer(ctx, "Bearer "+forged); err == nil {
+			t.Fatalf("%s: accepted by VerifyBearer", name)
+		}
+	}
+	if _, err := v.VerifyBearer(ctx, "Bearer "+tok); err != nil {
+		t.Fatalf("the verified token: %v", err)
+	}
+	if n := len(v.cache.m); n != 1 {
+		t.Fatalf("%d cache entries, want 1", n)
+	}
+	for k := range v.cache.m {
+		if k != sig {
+			t.Fatalf("cache key %q, want the signature", k)
 		}
 	}
 }
