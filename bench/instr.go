@@ -378,21 +378,20 @@ func instrRequest(base string, w *instrWork, i int, prev []byte) (*http.Request,
 // handlerLoop calls h directly for each request. GET requests reuse one
 // request (a shallow copy each time, as the mux records its match on it).
 func handlerLoop(h http.Handler, w instrWork) error {
-	var prev []byte
 	var get *http.Request
+	if w.Case == "bare" || w.Case == "me" {
+		g, err := instrRequest("", &w, 0, nil)
+		if err != nil {
+			return err
+		}
+		get = httptest.NewRequest(g.Method, "/me", nil)
+		get.Header, get.RemoteAddr = g.Header, "127.0.0.1:40000"
+	}
+	var prev []byte
 	rec := &recorder{}
 	for i := range w.N {
-		var r *http.Request
-		if w.Case == "bare" || w.Case == "me" {
-			if get == nil {
-				g, err := instrRequest("http://127.0.0.1", &w, i, nil)
-				if err != nil {
-					return err
-				}
-				get = httptest.NewRequest(g.Method, "/me", nil)
-				get.Header, get.RemoteAddr = g.Header, "127.0.0.1:40000"
-
-			}
+		r := get
+		if r != nil {
 			c := *get
 			r = &c
 		} else {
@@ -402,7 +401,7 @@ func handlerLoop(h http.Handler, w instrWork) error {
 			}
 			r.RemoteAddr, r.RequestURI = "127.0.0.1:40000", r.URL.RequestURI()
 		}
-		rec.reset()
+		rec.reset() // prev, its body, is read: instrRequest has run
 		h.ServeHTTP(rec, r)
 		if rec.code != http.StatusOK {
 			return fmt.Errorf("request %d: %d %s", i, rec.code, rec.body)

@@ -46,15 +46,13 @@ func (v *Verifier) VerifyBearer(ctx context.Context, header string) (*Claims, er
 	if err != nil {
 		return nil, err
 	}
-	if v.cache != nil {
-		if c, ok := v.cached(tok); ok {
-			return v.checkRevoked(c)
-		}
+	if c, ok := v.cached(tok); ok {
+		return v.checkRevoked(c)
 	}
 	if !isToken68(tok) {
 		return nil, ErrMalformed
 	}
-	return v.Verify(ctx, tok)
+	return v.verifyUncached(ctx, tok)
 }
 
 // isToken68 reports whether s matches token68 of RFC 7235:

@@ -100,8 +100,11 @@ func (c *tokenCache) remove(token string) {
 }
 
 // cached returns the claims of a token verified before, if it has not
-// expired since (leeway included).
+// expired since (leeway included); nothing without a cache.
 func (v *Verifier) cached(token string) (*Claims, bool) {
+	if v.cache == nil {
+		return nil, false
+	}
 	cl, ok := v.cache.get(token)
 	if !ok {
 		return nil, false

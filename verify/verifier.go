@@ -145,11 +145,14 @@ func checkConfig(cfg Config) error {
 // several sentinels may match); duplicate payload members; and last, for a
 // token that passed everything, Config.Revocations.
 func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
-	if v.cache != nil {
-		if c, ok := v.cached(token); ok {
-			return v.checkRevoked(c)
-		}
+	if c, ok := v.cached(token); ok {
+		return v.checkRevoked(c)
 	}
+	return v.verifyUncached(ctx, token)
+}
+
+// verifyUncached is Verify for a token not in the cache.
+func (v *Verifier) verifyUncached(ctx context.Context, token string) (*Claims, error) {
 	if err := precheck(token); err != nil {
 		return nil, err
 	}

@@ -26,12 +26,12 @@ type meBody struct {
 
 // meFields are what GET /me shows of a user.
 type meFields struct {
-	id, username, role, email   string
-	verified, mfa, emailPresent bool
+	id, username, role, email string
+	verified, mfa             bool
 }
 
 func meFieldsOf(u auth.User) meFields {
-	return meFields{u.ID, u.Username, string(u.Role), u.Email, u.EmailVerified, u.MFAEnabled, u.Email != ""}
+	return meFields{u.ID, u.Username, string(u.Role), u.Email, u.EmailVerified, u.MFAEnabled}
 }
 
 // body returns GET /me's answer for u.

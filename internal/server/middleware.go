@@ -93,19 +93,24 @@ func (s *Server) authenticate(r *http.Request) (c *verify.Claims, fromCookie boo
 			return nil, true, auth.Wrap(auth.EUnauthenticated, err, errBadToken.Message)
 		}
 		if tok != "" {
-			c, err := s.verifyAccess(r, tok)
-			return c, true, err
+			c, err := s.cfg.Verifier.Verify(r.Context(), tok)
+			return c, true, s.refused(err)
 		}
 	}
 	c, err = s.cfg.Verifier.VerifyBearer(r.Context(), header)
 	if errors.Is(err, verify.ErrNoToken) {
 		return nil, false, errNoToken
 	}
-	if err != nil {
-		s.metrics.rejected(err)
-		return nil, false, auth.Wrap(auth.EUnauthenticated, err, errBadToken.Message)
+	return c, false, s.refused(err)
+}
+
+// refused counts and wraps a verification's failure; nil stays nil.
+func (s *Server) refused(err error) error {
+	if err == nil {
+		return nil
 	}
-	return c, false, nil
+	s.metrics.rejected(err)
+	return auth.Wrap(auth.EUnauthenticated, err, errBadToken.Message)
 }
 
 // headerValue is h.Get(key) for a key already in canonical form, without
@@ -115,15 +120,6 @@ func headerValue(h http.Header, key string) string {
 		return v[0]
 	}
 	return ""
-}
-
-func (s *Server) verifyAccess(r *http.Request, tok string) (*verify.Claims, error) {
-	c, err := s.cfg.Verifier.Verify(r.Context(), tok)
-	if err != nil {
-		s.metrics.rejected(err)
-		return nil, auth.Wrap(auth.EUnauthenticated, err, errBadToken.Message)
-	}
-	return c, nil
 }
 
 // admin requires a caller whose role, in the store, is admin.
