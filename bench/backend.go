@@ -36,7 +36,7 @@ func (h *harness) backend(b string) {
 	for i := range ids {
 		ids[i] = b + ids[i]
 	}
-	ids = append(ids, "baseline/bare@"+b, "baseline/bare-10k@"+b, "baseline/hash@"+b, "baseline/sql@"+b, "baseline/sql-only@"+b)
+	ids = append(ids, "baseline/bare@"+b, "baseline/bare-10k@"+b, "baseline/dressed@"+b, "baseline/hash@"+b, "baseline/sql@"+b, "baseline/sql-only@"+b)
 	if !slices.ContainsFunc(ids, h.wants) {
 		return
 	}
@@ -88,14 +88,17 @@ func (h *harness) backend(b string) {
 	// Each figure's runs alternate with its baseline's, and with the same
 	// figure of -before's gatehouse, so that all see the same drift of a
 	// shared machine.
-	bare, stopBare := h.startBare(b)
+	bare, stopBare := h.startBare(b, false)
 	defer stopBare()
+	dressed, stopDressed := h.startBare(b, true)
+	defer stopDressed()
 	bareMany := bare // the bare server, when there are distinct tokens to send it
 	if many == "" {
 		bareMany = nil
 	}
-	if slices.ContainsFunc([]string{b + "/me-one", b + "/me-10k", "baseline/bare@" + b, "baseline/bare-10k@" + b}, h.wants) {
+	if slices.ContainsFunc([]string{b + "/me-one", b + "/me-10k", "baseline/bare@" + b, "baseline/bare-10k@" + b, "baseline/dressed@" + b}, h.wants) {
 		h.warm(bare, me(one)(0))
+		h.warm(dressed, me(one)(0))
 		h.warm(bareMany, me(many)(0))
 		h.warm(t, me(one)(0))
 		if many != "" {
@@ -111,12 +114,14 @@ func (h *harness) backend(b string) {
 	h.interleave(
 		h.wrkJob(bare, "baseline/bare@"+b, "bare net/http handler writing a small JSON body, same wrk script and token as GET /me one token", me(one)),
 		h.wrkJob(bareMany, "baseline/bare-10k@"+b, fmt.Sprintf("bare net/http handler writing a small JSON body, same wrk script and %d tokens as GET /me distinct tokens", h.o.tokens), me(many)),
+		h.wrkJob(dressed, "baseline/dressed@"+b, "the bare handler writing Gatehouse's five security headers too, served with gatehouse serve's timeouts, same wrk script and token as GET /me one token", me(one)),
 		h.wrkJob(t, b+"/me-one", whatMeOne, me(one)),
 		prev.job(h, b+"/me-one", whatMeOne, me(prevOne)),
 		h.wrkJob(t, b+"/me-10k", whatMe10k, me(many)),
 		prev.job(h, b+"/me-10k", whatMe10k, me(prevMany)),
 	)
 	stopBare()
+	stopDressed()
 	h.interleave(h.hashJob(b), h.wrkJob(t, b+"/login", whatLogin, login), prev.job(h, b+"/login", whatLogin, login))
 	h.interleave(h.sqlJob(b), h.sqlOnlyJob(b), h.wrkJob(t, b+"/refresh", whatRefresh, refresh(t, b)), prev.job(h, b+"/refresh", whatRefresh, prev.refresh(refresh)))
 	if prev != nil {
@@ -313,18 +318,25 @@ func (h *harness) profile(t *target, id string) func() {
 	}
 }
 
-// startBare starts the bare net/http server when its figure is wanted.
-func (h *harness) startBare(b string) (*target, func()) {
-	if !h.wants("baseline/bare@"+b) && !h.wants("baseline/bare-10k@"+b) {
+// startBare starts the bare net/http server when its figure is wanted;
+// dressed, the one with Gatehouse's headers and timeouts.
+func (h *harness) startBare(b string, dressed bool) (*target, func()) {
+	name, args := "bare", []string{}
+	if dressed {
+		name, args = "dressed", []string{"-dressed"}
+		if !h.wants("baseline/dressed@" + b) {
+			return nil, func() {}
+		}
+	} else if !h.wants("baseline/bare@"+b) && !h.wants("baseline/bare-10k@"+b) {
 		return nil, func() {}
 	}
-	t := &target{name: "bare", base: "http://" + freeAddr(), log: filepath.Join(h.tmp, "bare.log")}
-	t.cmd = exec.Command(h.bare, "-addr", strings.TrimPrefix(t.base, "http://"))
+	t := &target{name: name, base: "http://" + freeAddr(), log: filepath.Join(h.tmp, name+".log")}
+	t.cmd = exec.Command(h.bare, append(args, "-addr", strings.TrimPrefix(t.base, "http://"))...)
 	if err := startProc(t.cmd, t.log); err != nil {
 		fail("%v", err)
 	}
 	if _, err := waitReady(t.base+"/", time.Now(), 10*time.Second, t.exited); err != nil {
-		fail("bare server: %v", err)
+		fail("%s server: %v", name, err)
 	}
 	var once sync.Once
 	return t, func() { once.Do(func() { stopProc(t.cmd) }) }

@@ -44,7 +44,7 @@ const instrTargetArg = "instr-target"
 
 // instrCase is one instruction-count figure.
 type instrCase struct {
-	name, mode string // name: bare, me, refresh, mfa; mode: handler, server
+	name, mode string // name: bare, dressed, me, refresh, mfa; mode: handler, server
 	what       string
 	small, big int // measured requests of the two runs
 }
@@ -52,7 +52,8 @@ type instrCase struct {
 var instrCases = []instrCase{
 	{"bare", "handler", "bare net/http handler (bench/bare's), called directly", 2000, 6000},
 	{"me", "handler", "GET /me through Gatehouse's handler, called directly: one token reused", 2000, 6000},
-	{"bare", "server", "bare net/http handler behind net/http's server, one keep-alive connection", 2000, 6000},
+	{"bare", "server", "bare net/http handler behind net/http's server as bench/bare serves it (no timeouts), one keep-alive connection", 2000, 6000},
+	{"dressed", "server", "the bare handler writing Gatehouse's security headers too, behind net/http's server with serve's timeouts, one keep-alive connection", 2000, 6000},
 	{"me", "server", "GET /me behind net/http's server, one keep-alive connection", 2000, 6000},
 	{"refresh", "server", "POST /auth/refresh behind net/http's server, one session's tokens chained", 200, 600},
 	{"mfa", "server", "POST /auth/login/mfa with a recovery code behind net/http's server, each a pending attempt made beforehand", 100, 300},
@@ -233,7 +234,7 @@ type mfaWire struct{ Token, Code string }
 // instrTarget is the measured process: os.Args[1] is instrTargetArg.
 func instrTarget(args []string) error {
 	fs := flag.NewFlagSet(instrTargetArg, flag.ContinueOnError)
-	name := fs.String("case", "me", "bare, me, refresh or mfa")
+	name := fs.String("case", "me", "bare, dressed, me, refresh or mfa")
 	mode := fs.String("mode", "handler", "handler or server")
 	n := fs.Int("n", 1000, "measured requests")
 	setup := fs.Int("setup", 1000, "requests prepared for (the same in both runs of a case)")
@@ -251,13 +252,18 @@ func instrTarget(args []string) error {
 		return err
 	}
 	defer a.Close()
-	h := a.Handler()
-	if *name == "bare" {
-		h = barehttp.Handler()
+	// The server is gatehouse serve's, but for the bare case, which
+	// bench/bare serves on a server without timeouts.
+	h, srv := a.Handler(), app.HTTPServer
+	switch *name {
+	case "bare":
+		h, srv = barehttp.Handler(), func(h http.Handler, _ app.Timeouts) *http.Server { return &http.Server{Handler: h} }
+	case "dressed":
+		h = barehttp.Dressed()
 	}
 	// Setup goes through a server of its own, closed before the measured
 	// one starts.
-	setupBase, stopSetup, err := instrServe(a.Handler())
+	setupBase, stopSetup, err := instrServe(app.HTTPServer(a.Handler(), app.ServeTimeouts))
 	if err != nil {
 		return err
 	}
@@ -266,7 +272,7 @@ func instrTarget(args []string) error {
 	if err != nil {
 		return err
 	}
-	base, stop, err := instrServe(h)
+	base, stop, err := instrServe(srv(h, app.ServeTimeouts))
 	if err != nil {
 		return err
 	}
@@ -291,14 +297,12 @@ func instrTarget(args []string) error {
 	return err
 }
 
-// instrServe serves h on loopback with serve's settings.
-func instrServe(h http.Handler) (base string, stop func(), err error) {
+// instrServe runs srv on loopback.
+func instrServe(srv *http.Server) (base string, stop func(), err error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", nil, err
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second,
-		WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
 	go srv.Serve(ln)
 	return "http://" + ln.Addr().String(), func() { srv.Close() }, nil
 }
@@ -352,7 +356,7 @@ func prepareInstr(base, name string, setup int) (instrWork, error) {
 func instrRequest(base string, w *instrWork, i int, prev []byte) (*http.Request, error) {
 	var r *http.Request
 	switch w.Case {
-	case "bare", "me":
+	case "bare", "dressed", "me":
 		r, _ = http.NewRequest("GET", base+"/me", nil)
 		r.Header.Set("Authorization", "Bearer "+w.Access)
 	case "refresh":
@@ -379,7 +383,7 @@ func instrRequest(base string, w *instrWork, i int, prev []byte) (*http.Request,
 // request (a shallow copy each time, as the mux records its match on it).
 func handlerLoop(h http.Handler, w instrWork) error {
 	var get *http.Request
-	if w.Case == "bare" || w.Case == "me" {
+	if w.Case == "bare" || w.Case == "dressed" || w.Case == "me" {
 		g, err := instrRequest("", &w, 0, nil)
 		if err != nil {
 			return err

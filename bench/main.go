@@ -8,14 +8,14 @@
 //	go run ./bench -before d22c7a0 # also that revision's GET /me, login and refresh, paired (3 minutes more)
 //
 // Figure ids, for -only: BACKEND/{start,me-one,me-10k,login,refresh,mixed,flood}
-// (BACKEND is sqlite or postgres), baseline/{bare,bare-10k,hash,sql,sql-only}@BACKEND,
+// (BACKEND is sqlite or postgres), baseline/{bare,bare-10k,dressed,hash,sql,sql-only}@BACKEND,
 // the second login step sqlite/login-mfa, a provider sign-in's server-side
 // cost sqlite/provider-signin,
 // the email figures BACKEND/{forgot-known,forgot-unknown} and
 // sqlite/{outbox-send,me-backlog} with their baselines
 // baseline/{raw-smtp,me-no-backlog}@sqlite (measured whenever their
 // figure is), micro/{verify-ALG,verify-VerifyCached,revocation-1M},
-// the instruction counts instr/{bare,me}-{handler,server} and
+// the instruction counts instr/{bare,me}-{handler,server}, instr/dressed-server and
 // instr/{refresh,mfa}-server, reference/{me,login}; with -before,
 // before/BACKEND/{me-one,me-10k,login,refresh}
 // are measured whenever the current figure of the same name is.

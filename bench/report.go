@@ -287,6 +287,14 @@ func ratios(rs []*Result) []Ratio {
 	var out []Ratio
 	for _, b := range []string{"sqlite", "postgres"} {
 		l := backendLabel(b)
+		if d, bare := by["baseline/dressed@"+b], by["baseline/bare@"+b]; d != nil && bare != nil && bare.Median.RPS > 0 {
+			v, detail := pairedRatio(d, bare)
+			out = append(out, Ratio{Name: "bare with Gatehouse's headers and serve's timeouts ÷ bare: the most any handler with them reaches (" + l + ")", Value: v, Detail: detail})
+		}
+		if g, d := by[b+"/me-one"], by["baseline/dressed@"+b]; g != nil && d != nil && d.Median.RPS > 0 {
+			v, detail := pairedRatio(g, d)
+			out = append(out, Ratio{Name: "GET /me, one token ÷ bare with Gatehouse's headers and serve's timeouts (" + l + ")", Value: v, Detail: detail})
+		}
 		if g, raw := by[b+"/refresh"], by["baseline/sql-only@"+b]; g != nil && raw != nil && raw.Median.RPS > 0 {
 			v, detail := pairedRatio(g, raw)
 			out = append(out, Ratio{Name: "refresh ÷ its SQL alone, run directly (" + l + ")", Value: v, Detail: detail})
@@ -311,6 +319,14 @@ func ratios(rs []*Result) []Ratio {
 		if bare > 0 && me > 0 {
 			out = append(out, Ratio{Name: "instructions per request: bare ÷ GET /me, " + mode + " (callgrind, SQLite)", Value: bare / me,
 				Detail: fmt.Sprintf("%.0f ÷ %.0f instructions", bare, me)})
+		}
+	}
+	if bare, dressed, me := instr("bare-server"), instr("dressed-server"), instr("me-server"); bare > 0 && dressed > 0 {
+		out = append(out, Ratio{Name: "instructions per request: bare ÷ bare with Gatehouse's headers and serve's timeouts, server (callgrind, SQLite)", Value: bare / dressed,
+			Detail: fmt.Sprintf("%.0f ÷ %.0f instructions", bare, dressed)})
+		if me > 0 {
+			out = append(out, Ratio{Name: "instructions per request: bare with Gatehouse's headers and serve's timeouts ÷ GET /me, server (callgrind, SQLite)", Value: dressed / me,
+				Detail: fmt.Sprintf("%.0f ÷ %.0f instructions", dressed, me)})
 		}
 	}
 	for _, c := range []struct{ id, name string }{{"refresh-server", "a refresh"}, {"mfa-server", "a second-factor step"}} {

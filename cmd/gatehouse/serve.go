@@ -70,7 +70,7 @@ func serve(ctx context.Context, env *cliEnv, cfg config.Config, demo bool) error
 			ln.Close()
 			return fmt.Errorf("listen on %s: %w (set GATEHOUSE_METRICS_ADDR or --metrics-addr to another address)", cfg.MetricsAddr, err)
 		}
-		msrv := httpServer(a.MetricsHandler(), serverTimeouts)
+		msrv := app.HTTPServer(a.MetricsHandler(), app.ServeTimeouts)
 		defer msrv.Close()
 		go msrv.Serve(mln)
 		log.Info("metrics listening", "url", "http://"+mln.Addr().String()+"/metrics")
@@ -92,30 +92,7 @@ func serve(ctx context.Context, env *cliEnv, cfg config.Config, demo bool) error
 	return serveUntilDone(ctx, srv, ln, log)
 }
 
-// timeouts bound how long a client may hold a connection, so that slow or
-// stalled clients cannot exhaust the server.
-type timeouts struct {
-	readHeader, read, write, idle time.Duration
-}
-
-var serverTimeouts = timeouts{readHeader: 5 * time.Second, read: 15 * time.Second, write: 30 * time.Second, idle: 120 * time.Second}
-
-// maxHeaderBytes caps the request line and headers; a request over it is
-// answered 431.
-const maxHeaderBytes = 64 << 10
-
-func newHTTPServer(a *app.App) *http.Server { return httpServer(a.Handler(), serverTimeouts) }
-
-func httpServer(h http.Handler, t timeouts) *http.Server {
-	return &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: t.readHeader,
-		ReadTimeout:       t.read,
-		WriteTimeout:      t.write,
-		IdleTimeout:       t.idle,
-		MaxHeaderBytes:    maxHeaderBytes,
-	}
-}
+func newHTTPServer(a *app.App) *http.Server { return app.HTTPServer(a.Handler(), app.ServeTimeouts) }
 
 // serveUntilDone serves until ctx ends, then lets in-flight requests finish.
 func serveUntilDone(ctx context.Context, srv *http.Server, ln net.Listener, log *slog.Logger) error {

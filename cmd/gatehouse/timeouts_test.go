@@ -19,7 +19,7 @@ import (
 )
 
 // slowServer is Gatehouse's HTTP server with short timeouts, over SQLite.
-func slowServer(t *testing.T, to timeouts) string {
+func slowServer(t *testing.T, to app.Timeouts) string {
 	t.Helper()
 	cfg := config.Defaults()
 	cfg.DatabaseURL = "sqlite:" + filepath.Join(t.TempDir(), "g.db")
@@ -32,7 +32,7 @@ func slowServer(t *testing.T, to timeouts) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httpServer(a.Handler(), to)
+	srv := app.HTTPServer(a.Handler(), to)
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close(); a.Close() })
 	return ln.Addr().String()
@@ -61,19 +61,19 @@ func closedAfter(t *testing.T, addr, what string, limit time.Duration) (time.Dur
 
 func TestSlowClientsAreCutOff(t *testing.T) {
 	t.Parallel()
-	to := timeouts{readHeader: 300 * time.Millisecond, read: 600 * time.Millisecond, write: time.Second, idle: 500 * time.Millisecond}
+	to := app.Timeouts{ReadHeader: 300 * time.Millisecond, Read: 600 * time.Millisecond, Write: time.Second, Idle: 500 * time.Millisecond}
 	addr := slowServer(t, to)
 
 	// Headers that never end (slowloris).
 	took, _ := closedAfter(t, addr, "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ", 3*time.Second)
-	if took < to.readHeader-50*time.Millisecond || took > to.readHeader+time.Second {
-		t.Fatalf("a stalled header was cut after %s; read-header timeout %s", took, to.readHeader)
+	if took < to.ReadHeader-50*time.Millisecond || took > to.ReadHeader+time.Second {
+		t.Fatalf("a stalled header was cut after %s; read-header timeout %s", took, to.ReadHeader)
 	}
 
 	// A body that never arrives.
 	took, answer := closedAfter(t, addr, "POST /auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"user", 3*time.Second)
-	if took > to.read+time.Second {
-		t.Fatalf("a stalled body held the connection %s; read timeout %s", took, to.read)
+	if took > to.Read+time.Second {
+		t.Fatalf("a stalled body held the connection %s; read timeout %s", took, to.Read)
 	}
 	if answer != "" && !strings.HasPrefix(answer, "HTTP/1.1 4") {
 		t.Fatalf("answer to a stalled body: %q", answer)
@@ -97,14 +97,14 @@ func TestSlowClientsAreCutOff(t *testing.T) {
 	if _, err := br.ReadByte(); err != io.EOF {
 		t.Fatalf("idle connection: %v", err)
 	}
-	if took := time.Since(start); took > to.idle+time.Second {
-		t.Fatalf("an idle connection was kept %s; idle timeout %s", took, to.idle)
+	if took := time.Since(start); took > to.Idle+time.Second {
+		t.Fatalf("an idle connection was kept %s; idle timeout %s", took, to.Idle)
 	}
 }
 
 func TestSlowClientsDoNotStarveOthers(t *testing.T) {
 	t.Parallel()
-	to := timeouts{readHeader: 2 * time.Second, read: 4 * time.Second, write: 5 * time.Second, idle: 5 * time.Second}
+	to := app.Timeouts{ReadHeader: 2 * time.Second, Read: 4 * time.Second, Write: 5 * time.Second, Idle: 5 * time.Second}
 	addr := slowServer(t, to)
 	var wg sync.WaitGroup
 	conns := make(chan net.Conn, 200)
@@ -139,9 +139,9 @@ func TestSlowClientsDoNotStarveOthers(t *testing.T) {
 
 func TestOversizedHeadersAndBodies(t *testing.T) {
 	t.Parallel()
-	addr := slowServer(t, serverTimeouts)
+	addr := slowServer(t, app.ServeTimeouts)
 	req, _ := http.NewRequest("GET", "http://"+addr+"/healthz", nil)
-	req.Header.Set("X-Big", strings.Repeat("a", maxHeaderBytes+4096))
+	req.Header.Set("X-Big", strings.Repeat("a", app.MaxHeaderBytes+4096))
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

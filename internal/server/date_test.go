@@ -5,6 +5,8 @@ import (
 	"net/http/httptest"
 	"testing"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/httpdate"
 )
 
 func TestDateHeader(t *testing.T) {
@@ -17,7 +19,7 @@ func TestDateHeader(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Date %q: %v", rec.Header().Get("Date"), err)
 		}
-		if d := time.Since(got); d < -time.Second || d > time.Second+dateTick {
+		if d := time.Since(got); d < -time.Second || d > time.Second+httpdate.Tick {
 			t.Fatalf("Date %s is %s away from the clock", got, d)
 		}
 		time.Sleep(600 * time.Millisecond)

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"github.com/gatehouse/gatehouse/internal/httpdate"
 	"net/http"
 
 	"github.com/gatehouse/gatehouse/internal/auth"
@@ -185,7 +186,7 @@ func (s *Server) secureHeaders(next http.Handler) http.Handler {
 		for _, kv := range securityHeaders {
 			h[kv.key] = kv.value
 		}
-		h["Date"] = dateValue()
+		h["Date"] = httpdate.Value()
 		if s.cfg.HSTS {
 			h["Strict-Transport-Security"] = hsts
 		}

@@ -1,4 +1,7 @@
-package server
+// Package httpdate keeps the Date header of the current second, so that
+// answers share one formatted value instead of each reading the clock and
+// formatting the date.
+package httpdate
 
 import (
 	"net/http"
@@ -17,16 +20,16 @@ var httpDate struct {
 	value atomic.Pointer[[]string]
 }
 
-// dateTick is how often the Date header is brought up to date.
-const dateTick = 100 * time.Millisecond
+// Tick is how often the Date header is brought up to date.
+const Tick = 100 * time.Millisecond
 
-// dateValue returns the Date header's value, as a header value slice that
-// nothing may change.
-func dateValue() []string {
+// Value returns the Date header's value, as a header value slice that
+// nothing may change (its capacity is full, so appending to it copies).
+func Value() []string {
 	httpDate.once.Do(func() {
 		setDate(time.Now())
 		go func() {
-			for now := range time.Tick(dateTick) {
+			for now := range time.Tick(Tick) {
 				setDate(now)
 			}
 		}()
@@ -35,7 +38,8 @@ func dateValue() []string {
 }
 
 func setDate(now time.Time) {
-	v := shared(now.UTC().Format(http.TimeFormat))
+	s := now.UTC().Format(http.TimeFormat)
+	v := []string{s}[:1:1]
 	if old := httpDate.value.Load(); old == nil || (*old)[0] != v[0] {
 		httpDate.value.Store(&v)
 	}
