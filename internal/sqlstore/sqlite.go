@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 
 	"modernc.org/sqlite"
@@ -36,7 +37,7 @@ func openSQLite(_ context.Context, path string, maxConns int, allowShared bool, 
 		return nil, err
 	}
 	// Checkpoints are the checkpointer's, not a commit's (see checkpointer).
-	w, err := sql.Open("sqlite", path+"?"+sqlitePragmas+"&_txlock=immediate&_pragma=wal_autocheckpoint(0)")
+	w, err := sql.Open("sqlite", path+"?"+sqlitePragmas+"&_txlock=immediate&_pragma=wal_autocheckpoint(0)&_pragma=journal_size_limit("+strconv.Itoa(walSizeLimit)+")")
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: open %s: %w", path, err)
 	}
@@ -57,7 +58,7 @@ func openSQLite(_ context.Context, path string, maxConns int, allowShared bool, 
 	}
 	ck.SetMaxOpenConns(1)
 	ck.SetMaxIdleConns(1)
-	return &Store{r: r, w: w, rc: newStmtCache(r), wc: newStmtCache(w), d: sqliteDialect{}, log: log, ckpt: startCheckpointer(ck)}, nil
+	return &Store{r: r, w: w, rc: newStmtCache(r), wc: newStmtCache(w), d: sqliteDialect{}, log: log, ckpt: startCheckpointer(ck, w)}, nil
 }
 
 func checkSQLitePath(path string) error {

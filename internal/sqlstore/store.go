@@ -89,15 +89,15 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close releases the connections.
 func (s *Store) Close() error {
 	var err error
+	if s.ckpt != nil { // first: its last checkpoint may use the write connection
+		err = s.ckpt.close()
+	}
 	if s.rc != nil {
-		err = errors.Join(s.rc.close(), s.wc.close())
+		err = errors.Join(err, s.rc.close(), s.wc.close())
 	}
 	err = errors.Join(err, s.r.Close())
 	if s.w != s.r {
 		err = errors.Join(err, s.w.Close())
-	}
-	if s.ckpt != nil {
-		err = errors.Join(err, s.ckpt.close())
 	}
 	return err
 }
