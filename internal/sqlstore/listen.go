@@ -11,21 +11,36 @@ import (
 
 // NotifyChannel is the PostgreSQL channel on which every transaction that
 // records a revocation sends a NOTIFY (delivered at commit, not before).
+// Like every channel here it is the name in the public schema; see
+// channelName for the others.
 const NotifyChannel = "gatehouse_revocations"
 
 // KeysChannel is the PostgreSQL channel on which every transaction that
 // stores a signing key sends a NOTIFY (delivered at commit, not before).
 const KeysChannel = "gatehouse_keys"
 
+// channelName is the SQL expression, with the base channel as $1, of the
+// channel a connection notifies and listens on. Channels belong to the
+// whole database, not to a schema, so a deployment in another schema
+// (search_path) gets channels of its own: the base name and 16 hex digits
+// of its schema's MD5 (38 bytes at most, under PostgreSQL's 63). The
+// public schema keeps the base name. Notifier and listener both compute it
+// on their own connection, so they agree.
+const channelName = `CASE WHEN coalesce(current_schema(), 'public') = 'public' THEN $1::text
+	ELSE $1::text || '_' || left(md5(current_schema()), 16) END`
+
 // notifyKeys wakes the key listeners of other processes when tx commits.
 func notifyKeys(ctx context.Context, tx querier) error {
-	_, err := tx.ExecContext(ctx, `SELECT pg_notify($1, '')`, KeysChannel)
-	return err
+	return notify(ctx, tx, KeysChannel)
 }
 
 // notifyRevocations wakes the listeners of other replicas when tx commits.
 func notifyRevocations(ctx context.Context, tx querier) error {
-	_, err := tx.ExecContext(ctx, `SELECT pg_notify($1, '')`, NotifyChannel)
+	return notify(ctx, tx, NotifyChannel)
+}
+
+func notify(ctx context.Context, tx querier, channel string) error {
+	_, err := tx.ExecContext(ctx, `SELECT pg_notify(`+channelName+`, '')`, channel)
 	return err
 }
 
@@ -74,7 +89,11 @@ func (s *Store) listenOnce(ctx context.Context, channel string, onConnect func(c
 		return fmt.Errorf("sqlstore: listen: connect: %w", err)
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, "LISTEN "+channel); err != nil {
+	var name string
+	if err := conn.QueryRow(ctx, `SELECT `+channelName, channel).Scan(&name); err != nil {
+		return fmt.Errorf("sqlstore: listen: channel name: %w", err)
+	}
+	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{name}.Sanitize()); err != nil {
 		return fmt.Errorf("sqlstore: listen: %w", err)
 	}
 	if err := onConnect(ctx); err != nil {

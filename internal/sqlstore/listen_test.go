@@ -2,11 +2,50 @@ package sqlstore
 
 import (
 	"context"
-	"github.com/gatehouse/gatehouse/internal/auth"
+	"database/sql"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/auth"
 )
+
+// TestChannelNames: the public schema keeps the documented channel names
+// (so replicas of an earlier release still hear each other); any other
+// schema gets its own, within PostgreSQL's 63 bytes.
+func TestChannelNames(t *testing.T) {
+	t.Parallel()
+	base := postgresURL(t)
+	name := func(url, channel string) string {
+		t.Helper()
+		db, err := sql.Open("pgx", url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		var got string
+		if err := db.QueryRowContext(context.Background(), `SELECT `+channelName, channel).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	if got := name(base, KeysChannel); got != KeysChannel {
+		t.Errorf("public schema: channel %q, want %q", got, KeysChannel)
+	}
+	a, b := newSchema(t, base), newSchema(t, base)
+	ka, kb := name(a, KeysChannel), name(b, KeysChannel)
+	ra := name(a, NotifyChannel)
+	if ka == KeysChannel || ka == kb || !strings.HasPrefix(ka, KeysChannel+"_") || !strings.HasPrefix(ra, NotifyChannel+"_") {
+		t.Errorf("schema channels %q, %q, %q: want distinct names with the base as prefix", ka, kb, ra)
+	}
+	if len(ra) > 63 {
+		t.Errorf("channel %q is %d bytes, over PostgreSQL's 63", ra, len(ra))
+	}
+	if again := name(a, KeysChannel); again != ka {
+		t.Errorf("channel of one schema changed: %q then %q", ka, again)
+	}
+}
 
 func TestListenWakesOnRevocation(t *testing.T) {
 	t.Parallel()

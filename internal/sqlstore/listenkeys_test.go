@@ -32,6 +32,14 @@ func TestListenKeysWakesOnCommittedKeyChanges(t *testing.T) {
 	}
 	quiet("a revocation", 0)
 
+	// Channels belong to the whole database: a deployment in another schema
+	// of it has channels of its own and wakes nobody here.
+	other := closeAtEnd(t, openMigrated(t, newSchema(t, postgresURL(t))))
+	if stored, err := other.InitSigningKey(ctx, auth.SigningKey{ID: "kid-other", Algorithm: "ES256", PrivateKey: []byte{9}, CreatedAt: time.Now(), ActivatesAt: time.Now()}); err != nil || !stored {
+		t.Fatalf("InitSigningKey in another schema = %t, %v", stored, err)
+	}
+	quiet("a key stored in another schema", 0)
+
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	k1 := auth.SigningKey{ID: "kid-1", Algorithm: "ES256", PrivateKey: []byte{1}, CreatedAt: now, ActivatesAt: now}
 	if stored, err := a.InitSigningKey(ctx, k1); err != nil || !stored {
