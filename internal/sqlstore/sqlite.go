@@ -58,7 +58,10 @@ func openSQLite(_ context.Context, path string, maxConns int, allowShared bool, 
 	}
 	ck.SetMaxOpenConns(1)
 	ck.SetMaxIdleConns(1)
-	return &Store{r: r, w: w, rc: newStmtCache(r), wc: newStmtCache(w), d: sqliteDialect{}, log: log, ckpt: startCheckpointer(ck, w)}, nil
+	wc := newStmtCache(w)
+	d := sqliteDialect{}
+	return &Store{r: r, w: w, rc: newStmtCache(r), wc: wc, d: d, log: log,
+		ckpt: startCheckpointer(ck, w), batch: startCommitter(w, wc, d.retryable)}, nil
 }
 
 func checkSQLitePath(path string) error {

@@ -5,11 +5,12 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"github.com/jackc/pgx/v5"
 	"log/slog"
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/gatehouse/gatehouse/internal/auth"
 )
@@ -43,6 +44,9 @@ type Store struct {
 	listenCfg *pgx.ConnConfig
 	// ckpt checkpoints an SQLite WAL in the background; nil on PostgreSQL.
 	ckpt *checkpointer
+	// batch runs SQLite's write transactions, several to a commit; nil on
+	// PostgreSQL, whose transactions run side by side.
+	batch *committer
 }
 
 // Open prepares a Store for url: "sqlite:PATH" (a file, created if
@@ -89,7 +93,10 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close releases the connections.
 func (s *Store) Close() error {
 	var err error
-	if s.ckpt != nil { // first: its last checkpoint may use the write connection
+	if s.batch != nil { // first: what it was handed commits
+		s.batch.close()
+	}
+	if s.ckpt != nil { // its last checkpoint may use the write connection
 		err = s.ckpt.close()
 	}
 	if s.rc != nil {
@@ -113,34 +120,17 @@ func (s *Store) write() querier { return querier{db: s.w, cache: s.wc} }
 const maxAttempts = 3
 
 // inTx runs fn in a write transaction and commits it if fn returns nil. fn
-// may run more than once, so it must assign its results, not append.
+// may run more than once, so it must assign its results, not append. On
+// SQLite the transaction shares its commit with those that queued beside
+// it (see committer).
 func (s *Store) inTx(ctx context.Context, fn func(querier) error) error {
+	if s.batch != nil {
+		return s.batch.do(ctx, fn)
+	}
 	if s.wc != nil {
 		defer s.wc.preparePending(ctx)
 	}
-	for attempt := 1; ; attempt++ {
-		err := s.tryTx(ctx, fn)
-		if err == nil || attempt == maxAttempts || !s.d.retryable(err) {
-			return err
-		}
-		select { // a little apart, so that the contenders do not meet again
-		case <-ctx.Done():
-			return err
-		case <-time.After(time.Duration(attempt*attempt) * 10 * time.Millisecond):
-		}
-	}
-}
-
-func (s *Store) tryTx(ctx context.Context, fn func(querier) error) error {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback() // a no-op after Commit
-	if err := fn(querier{db: s.w, tx: tx, cache: s.wc}); err != nil {
-		return err
-	}
-	return tx.Commit()
+	return retryTx(ctx, s.w, s.wc, s.d.retryable, fn)
 }
 
 // execOne runs a statement that must change exactly one row, and returns
