@@ -301,12 +301,16 @@ func (h *harness) profile(t *target, id string) func() {
 	}()
 	return func() {
 		wg.Wait()
-		if res, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/heap", t.debug)); err == nil { // what the run left live
-			if f, err := os.Create(base + ".heap.pprof"); err == nil {
-				io.Copy(f, res.Body)
-				f.Close()
+		// What the run left live, and (debug=1) the runtime's memory
+		// statistics: what the heap still holds from the run's peak.
+		for suffix, query := range map[string]string{".heap.pprof": "", ".heap.txt": "?debug=1"} {
+			if res, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/heap%s", t.debug, query)); err == nil {
+				if f, err := os.Create(base + suffix); err == nil {
+					io.Copy(f, res.Body)
+					f.Close()
+				}
+				res.Body.Close()
 			}
-			res.Body.Close()
 		}
 		out, err := exec.Command("go", "tool", "pprof", "-top", "-nodecount=40", t.bin, base+".pprof").CombinedOutput()
 		if err == nil {
