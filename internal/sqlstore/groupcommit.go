@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -75,7 +76,28 @@ func (c *committer) do(ctx context.Context, fn func(querier) error) error {
 	c.reqs <- r
 	// Once sent it is answered, whatever ctx does: it may be committing
 	// already, and a caller told "cancelled" must not find it committed.
-	return <-r.err
+	err := <-r.err
+	if p, ok := err.(*panicked); ok {
+		panic(p.value) // in the caller's goroutine, where it would have been
+	}
+	return err
+}
+
+// panicked carries a panic of a caller's fn back to the caller: the
+// committer's goroutine serves every writer, so one request's panic must
+// not end the process (net/http recovers it for its own goroutines).
+type panicked struct{ value any }
+
+func (p *panicked) Error() string { return fmt.Sprintf("sqlstore: transaction panicked: %v", p.value) }
+
+// run calls fn with q and returns a panic of fn as a *panicked error.
+func (r *txReq) run(q querier) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = &panicked{value: v}
+		}
+	}()
+	return r.fn(q)
 }
 
 func (c *committer) run(ctx context.Context) {
@@ -142,7 +164,7 @@ func (c *committer) together(live []*txReq) ([]error, error) {
 		if _, err := tx.ExecContext(ctx, `SAVEPOINT batched`); err != nil {
 			return nil, err
 		}
-		errs[i] = r.fn(q)
+		errs[i] = r.run(q)
 		if errs[i] != nil && c.retryable(errs[i]) {
 			return nil, errs[i]
 		}
@@ -169,7 +191,7 @@ func (c *committer) alone(r *txReq) error {
 	if err := r.ctx.Err(); err != nil {
 		return err
 	}
-	return retryTx(r.ctx, c.db, c.cache, c.retryable, r.fn)
+	return retryTx(r.ctx, c.db, c.cache, c.retryable, r.run)
 }
 
 // close answers every transaction already handed to do, then stops the

@@ -221,3 +221,35 @@ func TestGroupCommitClose(t *testing.T) {
 		t.Errorf("%d rows committed, %d writers told so", got, ok.Load())
 	}
 }
+
+// TestGroupCommitPanicReachesItsCaller: a transaction that panics is
+// rolled back alone, its batch commits, and the panic comes out of its
+// caller's inTx, not out of the committer's goroutine (which would end
+// the process).
+func TestGroupCommitPanicReachesItsCaller(t *testing.T) {
+	s := scratch(t)
+	ctx := context.Background()
+	errs := batch(s,
+		req(ctx, put(nil, "a")),
+		req(ctx, func(tx querier) error { _ = put(nil, "p")(tx); panic("boom") }),
+		req(ctx, put(nil, "c")),
+	)
+	var p *panicked
+	if errs[0] != nil || !errors.As(errs[1], &p) || p.value != "boom" || errs[2] != nil {
+		t.Fatalf("answers %v: want nil, the panic, nil", errs)
+	}
+	got := func() (v any) {
+		defer func() { v = recover() }()
+		_ = s.inTx(ctx, func(tx querier) error { panic("again") })
+		return nil
+	}()
+	if got != "again" {
+		t.Errorf("inTx of a panicking transaction: recovered %v, want the panic", got)
+	}
+	if err := s.inTx(ctx, put(nil, "d")); err != nil {
+		t.Fatalf("a write after the panics: %v", err)
+	}
+	if keys := stored(t, s); !slices.Equal(keys, []string{"a", "c", "d"}) {
+		t.Errorf("committed %q, want [a c d]", keys)
+	}
+}
