@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"time"
 )
 
 // committer runs the write transactions of an SQLite store, several to a
@@ -134,17 +133,22 @@ func (c *committer) commit(batch []*txReq) {
 		}
 		live = append(live, r)
 	}
-	if len(live) == 1 {
+	switch len(live) {
+	case 0:
+		return
+	case 1:
 		live[0].err <- c.alone(live[0])
 		return
 	}
 	errs, err := c.together(live)
-	for i, r := range live {
-		if err != nil {
+	if err != nil {
+		for _, r := range live {
 			r.err <- c.alone(r)
-		} else {
-			r.err <- errs[i]
 		}
+		return
+	}
+	for i, r := range live {
+		r.err <- errs[i]
 	}
 }
 
@@ -164,11 +168,10 @@ func (c *committer) together(live []*txReq) ([]error, error) {
 		if _, err := tx.ExecContext(ctx, `SAVEPOINT batched`); err != nil {
 			return nil, err
 		}
-		errs[i] = r.run(q)
-		if errs[i] != nil && c.retryable(errs[i]) {
-			return nil, errs[i]
-		}
-		if errs[i] != nil {
+		if errs[i] = r.run(q); errs[i] != nil {
+			if c.retryable(errs[i]) {
+				return nil, errs[i]
+			}
 			// Fails when SQLite rolled the whole transaction back under
 			// the failed statement (an interrupt, a full disk): the
 			// savepoint is gone with it.
@@ -203,33 +206,4 @@ func (c *committer) close() {
 	c.inflight.Wait()
 	c.stop()
 	c.done.Wait()
-}
-
-// retryTx runs fn in a transaction of db and commits it, trying again
-// (up to maxAttempts, a little apart) when retryable says the database
-// refused it for a reason that may not hold the next time.
-func retryTx(ctx context.Context, db *sql.DB, cache *stmtCache, retryable func(error) bool, fn func(querier) error) error {
-	for attempt := 1; ; attempt++ {
-		err := tryTx(ctx, db, cache, fn)
-		if err == nil || attempt == maxAttempts || !retryable(err) {
-			return err
-		}
-		select { // a little apart, so that the contenders do not meet again
-		case <-ctx.Done():
-			return err
-		case <-time.After(time.Duration(attempt*attempt) * 10 * time.Millisecond):
-		}
-	}
-}
-
-func tryTx(ctx context.Context, db *sql.DB, cache *stmtCache, fn func(querier) error) error {
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback() // a no-op after Commit
-	if err := fn(querier{db: db, tx: tx, cache: cache}); err != nil {
-		return err
-	}
-	return tx.Commit()
 }

@@ -133,6 +133,35 @@ func (s *Store) inTx(ctx context.Context, fn func(querier) error) error {
 	return retryTx(ctx, s.w, s.wc, s.d.retryable, fn)
 }
 
+// retryTx runs fn in a transaction of db and commits it, trying again
+// (up to maxAttempts, a little apart) when retryable says the database
+// refused it for a reason that may not hold the next time.
+func retryTx(ctx context.Context, db *sql.DB, cache *stmtCache, retryable func(error) bool, fn func(querier) error) error {
+	for attempt := 1; ; attempt++ {
+		err := tryTx(ctx, db, cache, fn)
+		if err == nil || attempt == maxAttempts || !retryable(err) {
+			return err
+		}
+		select { // a little apart, so that the contenders do not meet again
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(attempt*attempt) * 10 * time.Millisecond):
+		}
+	}
+}
+
+func tryTx(ctx context.Context, db *sql.DB, cache *stmtCache, fn func(querier) error) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() // a no-op after Commit
+	if err := fn(querier{db: db, tx: tx, cache: cache}); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
 // execOne runs a statement that must change exactly one row, and returns
 // sql.ErrNoRows when it changes none.
 func execOne(ctx context.Context, db querier, query string, args ...any) error {
