@@ -421,14 +421,17 @@ func TestMultiProcessReplicas(t *testing.T) {
 			t.Fatalf("the same code on A and B at once: %v, want one 200 and one 401", statuses)
 		}
 		// Ten more wrong codes (the race's loser was one), spread over A, B
-		// and C; past them, the next anywhere waits.
+		// and C; past them, the next anywhere waits. The wait past the free
+		// failures is one second, so C's attempt (a password hash) is made
+		// before them, not between the last and the check.
+		onC := attempt(c)
 		for i := range 10 {
 			r := all[i%3]
 			if res := r.call("POST", "/auth/login/mfa", "", fmt.Sprintf(`{"mfa_token":%q,"code":"000000"}`, attempt(r))); res.status != 401 {
 				t.Fatalf("wrong code %d on %s: %d %v", i, r.name, res.status, res.body)
 			}
 		}
-		if res := c.call("POST", "/auth/login/mfa", "", fmt.Sprintf(`{"mfa_token":%q,"code":"000000"}`, attempt(c))); res.status != 429 {
+		if res := c.call("POST", "/auth/login/mfa", "", fmt.Sprintf(`{"mfa_token":%q,"code":"000000"}`, onC)); res.status != 429 {
 			t.Fatalf("the 11th wrong code, on C: %d %v, want 429", res.status, res.body)
 		}
 	})
