@@ -78,7 +78,7 @@ func plainRunes(s string) bool {
 // the local part are the rule; one that does not cannot be told apart by
 // a server, and two accounts differing only in case would be a trap.)
 func EmailKey(addr string) string {
-	return folder.String(strings.TrimSpace(addr))
+	return foldCase(strings.TrimSpace(addr))
 }
 
 // Redacted returns addr with most of its local part hidden

@@ -78,3 +78,16 @@ func FuzzValidateEmail(f *testing.F) {
 		}
 	})
 }
+
+// TestKeysFoldCherokee: Cherokee capitals and small letters share a key,
+// and a key is its own key (golang.org/x/text's Fold swaps the two cases).
+func TestKeysFoldCherokee(t *testing.T) {
+	for _, pair := range [][2]string{{"Ꮝ@很.0", "ꮝ@很.0"}, {"Ᏸ@x.org", "ᏸ@x.org"}} {
+		if a, b := EmailKey(pair[0]), EmailKey(pair[1]); a != b || EmailKey(a) != a {
+			t.Errorf("EmailKey(%q) = %q, EmailKey(%q) = %q, EmailKey(%q) = %q", pair[0], a, pair[1], b, a, EmailKey(a))
+		}
+		if a, b := UsernameKey(pair[0]), UsernameKey(pair[1]); a != b || UsernameKey(a) != a {
+			t.Errorf("UsernameKey(%q) = %q, UsernameKey(%q) = %q", pair[0], a, pair[1], b)
+		}
+	}
+}

@@ -72,6 +72,23 @@ const MaxUsernameLen = 64
 
 var folder = cases.Fold()
 
+// foldCase is Unicode full case folding, as keys need it: folded twice,
+// a string folds the same as once. golang.org/x/text's Fold turns
+// Cherokee capitals into small letters and small letters into capitals
+// (Unicode folds both to the capitals), so "Ꮝ" and "ꮝ" swapped places on
+// every fold; the small letters are mapped back to the capitals here.
+func foldCase(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 0xAB70 && r <= 0xABBF: // Cherokee small letters A to MV
+			return r - 0xAB70 + 0x13A0
+		case r >= 0x13F8 && r <= 0x13FD: // Cherokee small letters YE to MV
+			return r - 8
+		}
+		return r
+	}, folder.String(s))
+}
+
 // NormalizeUsername returns the NFKC form of name, which is how it is stored
 // and shown.
 func NormalizeUsername(name string) string {
@@ -81,7 +98,7 @@ func NormalizeUsername(name string) string {
 // UsernameKey returns the form under which usernames are compared and kept
 // unique: NFKC-normalized and case-folded.
 func UsernameKey(name string) string {
-	return norm.NFKC.String(folder.String(norm.NFKC.String(name)))
+	return norm.NFKC.String(foldCase(norm.NFKC.String(name)))
 }
 
 // ValidateUsername checks the signup rule of the contract: 1–64 characters,

@@ -24,7 +24,7 @@ import (
 // an i). "alice", "аlice" (Cyrillic а), "alıce" and "ALİCE" share one.
 func UsernameSkeleton(name string) string {
 	s := confusables.Skeleton(UsernameKey(name))
-	s = norm.NFD.String(folder.String(s))
+	s = norm.NFD.String(foldCase(s))
 	var b strings.Builder
 	var prev rune
 	for _, r := range s {
