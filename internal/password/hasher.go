@@ -10,8 +10,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
-
-	"golang.org/x/crypto/argon2"
 )
 
 // Hasher hashes and verifies passwords, running at most a fixed number of
@@ -23,6 +21,7 @@ type Hasher struct {
 	dummy    string // a hash that no password matches, for VerifyUnknownUser
 	rejected atomic.Uint64
 	hashTime atomic.Int64 // moving average of one hash's duration, ns
+	memory   *workMemory  // argon2id working memory kept between hashes
 }
 
 // New returns a Hasher that makes hashes with p and runs at most slots
@@ -44,6 +43,7 @@ func New(p Params, slots int, maxWait time.Duration) (*Hasher, error) {
 		slots:   newSlots(slots),
 		maxWait: maxWait,
 		dummy:   unmatchable(p),
+		memory:  newWorkMemory(p.Memory, memoryIdle),
 	}, nil
 }
 
@@ -54,9 +54,10 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 		return "", err
 	}
 	defer h.release(c)
-	defer h.collect(h.params)
 	defer h.timeHash(time.Now())
-	return hashWith(h.params, password), nil
+	salt := make([]byte, h.params.SaltLen)
+	rand.Read(salt) // never fails: crypto/rand crashes the program instead
+	return encodePHC(h.params, salt, h.idKey(h.params, password, salt)), nil
 }
 
 // Verify reports whether password matches encoded, an argon2id PHC string
@@ -117,9 +118,8 @@ func (h *Hasher) verifyArgon2id(ctx context.Context, password, encoded string) (
 		return false, false, err
 	}
 	defer h.release(c)
-	defer h.collect(d.Params)
 	defer h.timeHash(time.Now())
-	key := idKey(d.Params, password, d.salt)
+	key := h.idKey(d.Params, password, d.salt)
 	ok := subtle.ConstantTimeCompare(key, d.key) == 1
 	return ok, ok && d.Params != h.params, nil
 }
@@ -142,9 +142,9 @@ func (h *Hasher) verifyBcrypt(ctx context.Context, password, encoded string) (bo
 const collectFromKiB = 4 << 10
 
 // collect runs a garbage collection after a hash whose memory (p.Memory)
-// is large, before the hash's slot is released, when that memory is a
-// large part of the heap. argon2 allocates it afresh for every hash and
-// drops it at the end; left to GOGC, the heap grows to twice the live
+// is large and did not fit in the kept working memory, before the hash's
+// slot is released, when that memory is a large part of the heap. Such a
+// hash allocates its memory afresh and drops it at the end; left to GOGC, the heap grows to twice the live
 // data, hashes in flight counted as live, so a login flood holds about
 // half again the memory it uses. Collected before the slot's next hash
 // starts, the memory is reused while still mapped. The collection costs
@@ -213,13 +213,6 @@ func busy(ctx context.Context) error {
 	return fmt.Errorf("%w: %w", ErrBusy, context.Cause(ctx))
 }
 
-// hashWith returns the PHC string of password hashed with p and a new salt.
-func hashWith(p Params, password string) string {
-	salt := make([]byte, p.SaltLen)
-	rand.Read(salt) // never fails: crypto/rand crashes the program instead
-	return encodePHC(p, salt, idKey(p, password, salt))
-}
-
 // unmatchable returns a PHC string with parameters p, a random salt and a
 // random key: verifying any password against it does a full hash and fails.
 func unmatchable(p Params) string {
@@ -229,6 +222,16 @@ func unmatchable(p Params) string {
 	return encodePHC(p, salt, key)
 }
 
-func idKey(p Params, password string, salt []byte) []byte {
-	return argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+// idKey returns the argon2id key of password with p and salt. It runs in
+// working memory kept between hashes when p's memory cost fits in it (the
+// Hasher's own parameters always do); a hash with a larger cost, such as
+// one made before the cost was lowered, allocates its memory and collects
+// it before the slot is released.
+func (h *Hasher) idKey(p Params, password string, salt []byte) []byte {
+	m := h.memory.get()
+	defer h.memory.put(m)
+	if !m.Fits(p.Memory, p.Threads) {
+		defer h.collect(p)
+	}
+	return m.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
 }

@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"golang.org/x/crypto/argon2"
+	"github.com/gatehouse/gatehouse/internal/argon2"
 )
 
 const (
