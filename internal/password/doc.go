@@ -24,7 +24,9 @@
 // most a fixed number of hashes at once. A call that cannot get a slot within
 // the Hasher's maximum wait, or before its context is done, fails fast with
 // [ErrBusy] instead of queueing without bound; the HTTP layer answers 503
-// with a Retry-After of [Hasher.RetryAfter].
+// with a Retry-After of [Hasher.RetryAfter]. The argon2id working memory
+// of the hashes in flight is kept for the next hash, outside the Go heap,
+// and released after some idle time (see [github.com/gatehouse/gatehouse/internal/argon2]).
 //
 // To keep a login for an unknown username from being faster than a login
 // with a wrong password, the caller runs [Hasher.VerifyUnknownUser], which
