@@ -222,3 +222,41 @@ func TestBlockFunctions(t *testing.T) {
 		}
 	}
 }
+
+// TestHashYields checks that a hash lets a goroutine waiting for its
+// processor run every yieldBlocks blocks: with one processor, a goroutine
+// that only yields gets it back about as often as the hash yields, where
+// without the yields it would run only when the runtime preempts the hash
+// (every 10 ms, once or twice in this hash).
+func TestHashYields(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	const kib = 16 * yieldBlocks // 16 yields in one pass
+	m, err := NewMemory(kib)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	var (
+		turns int
+		done  = make(chan struct{})
+		hash  = make(chan struct{})
+	)
+	go func() {
+		close(hash)
+		m.IDKey([]byte("pw"), []byte("saltsalt"), 1, kib, 1, 32)
+		close(done)
+	}()
+	<-hash
+	for {
+		select {
+		case <-done:
+			if turns < 12 {
+				t.Errorf("a goroutine waiting beside a hash of %d blocks ran %d times, want about %d", kib, turns, kib/yieldBlocks)
+			}
+			return
+		default:
+			turns++
+			runtime.Gosched()
+		}
+	}
+}
