@@ -144,9 +144,10 @@ const collectFromKiB = 4 << 10
 // collect runs a garbage collection after a hash whose memory (p.Memory)
 // is large and did not fit in the kept working memory, before the hash's
 // slot is released, when that memory is a large part of the heap. Such a
-// hash allocates its memory afresh and drops it at the end; left to GOGC, the heap grows to twice the live
-// data, hashes in flight counted as live, so a login flood holds about
-// half again the memory it uses. Collected before the slot's next hash
+// hash allocates its memory afresh and drops it at the end; left to GOGC,
+// the heap grows to twice the live data, hashes in flight counted as
+// live, so a flood of such logins holds about half again the memory it
+// uses. Collected before the slot's next hash
 // starts, the memory is reused while still mapped. The collection costs
 // little while the heap is small (hash memory holds no pointers, and
 // concurrent calls share one collection); on a heap of more than four
