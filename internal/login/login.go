@@ -103,7 +103,9 @@ type Config struct {
 	Codes CodeThrottle
 	Audit *audit.Recorder // nil: no audit trail
 	// Rates counts SignIns: sign-in attempts per client address, whatever
-	// their outcome (nil Rates, or SignIns.Free 0: no limit). The fair
+	// their outcome, but for a password attempt refused because every
+	// hashing slot is busy, which is refused before it is counted (nil
+	// Rates, or SignIns.Free 0: no limit). The fair
 	// share of hashing slots protects everyone else from one busy client;
 	// this bounds how many sessions and audit rows it can make.
 	Rates   ratelimit.Taker

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/password"
+	"github.com/gatehouse/gatehouse/internal/ratelimit"
 	"github.com/gatehouse/gatehouse/internal/token"
 )
 
@@ -235,6 +236,38 @@ func TestPasswordHashingBusy(t *testing.T) {
 	e := onlyAudit(t, h)
 	if e.Event != auth.AuditLoginFailed || e.Detail != auth.AuditReasonHashingBusy || e.Username != "alice" {
 		t.Fatalf("audit = %+v", e)
+	}
+}
+
+// countingRates is a sign-in rate that counts what it is asked and allows
+// everything.
+type countingRates struct{ takes int }
+
+func (c *countingRates) Take(context.Context, ...ratelimit.Key) (time.Duration, error) {
+	c.takes++
+	return 0, nil
+}
+
+// TestHashingBusyRefusedBeforeTheSignInRate: a login refused for want of a
+// hashing slot is answered without a call to the sign-in rate (a round
+// trip to Redis in a deployment) and is not counted against its address;
+// an admitted one is counted once.
+func TestHashingBusyRefusedBeforeTheSignInRate(t *testing.T) {
+	h := newHarness(t)
+	rates := &countingRates{}
+	h.svc.rates, h.svc.signIns = rates, ratelimit.PerMinute("signin", 10)
+	h.pw.admitErr = password.ErrBusy
+	_, err := h.svc.Password(ctx, "alice", "secret123", origin)
+	wantErr(t, err, password.ErrBusy)
+	if rates.takes != 0 {
+		t.Fatalf("sign-in rate taken %d times for a refused login, want 0", rates.takes)
+	}
+	h.pw.admitErr = nil
+	if _, err := h.svc.Password(ctx, "alice", "secret123", origin); err != nil {
+		t.Fatal(err)
+	}
+	if rates.takes != 1 {
+		t.Fatalf("sign-in rate taken %d times for an admitted login, want 1", rates.takes)
 	}
 }
 

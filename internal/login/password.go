@@ -38,17 +38,22 @@ func (s *Service) Password(ctx context.Context, username, pw string, o auth.Orig
 		s.auditFailure(ctx, o, a, ErrBadLogin)
 		return Outcome{}, ErrBadLogin
 	}
+	// Admission first: it is a look at the hashing slots in memory, while
+	// the sign-in rate may be a round trip to Redis. Refusals during a
+	// login flood are answered without waiting on anything, and an
+	// attempt refused for want of a slot, which checks no password, is not
+	// counted against its address.
+	ctx = password.WithClient(ctx, o.IP) // the hashing slots are shared fairly between addresses
+	if err := s.passwords.AdmitFor(ctx); err != nil {
+		s.auditFailure(ctx, o, a, err)
+		return Outcome{}, err
+	}
 	if err := s.signInAllowed(ctx, o); err != nil {
 		a.reason = auth.AuditReasonThrottled
 		s.auditFailure(ctx, o, a, err)
 		return Outcome{}, err
 	}
 	account := auth.UsernameKey(username)
-	ctx = password.WithClient(ctx, o.IP) // the hashing slots are shared fairly between addresses
-	if err := s.passwords.AdmitFor(ctx); err != nil {
-		s.auditFailure(ctx, o, a, err)
-		return Outcome{}, err
-	}
 	if wait := s.throttleWait(ctx, account, o.IP); wait > 0 {
 		a.reason = auth.AuditReasonThrottled
 		err := throttled(wait)
