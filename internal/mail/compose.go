@@ -10,7 +10,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	htmltemplate "html/template"
 	"io/fs"
 	netmail "net/mail"
 	"net/url"
@@ -18,7 +17,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	texttemplate "text/template"
 	"time"
 	"unicode"
 
@@ -57,9 +55,9 @@ type Data struct {
 	IP       string    // where the change came from, when known
 }
 
-// The templates. Each is NAME.txt (text/template: a first line
-// "Subject: …", a blank line, then the plain body) and NAME.html
-// (html/template).
+// The templates. Each is NAME.txt (a first line "Subject: …", a blank
+// line, then the plain body) and NAME.html, in text/template's language
+// (see template.go for what of it runs, and how HTML is escaped).
 const (
 	TemplateVerification    = "verification"
 	TemplateReset           = "reset"
@@ -120,8 +118,8 @@ type Composer struct {
 // plain file, and the HTML file (html is nil for no HTML part), with the
 // names of the files they came from.
 type pair struct {
-	subject, text      *texttemplate.Template
-	html               *htmltemplate.Template
+	subject, text      *mailTemplate
+	html               *mailTemplate
 	textFile, htmlFile string
 }
 
@@ -231,10 +229,10 @@ func parsePair(name string, overrides map[string]source) (pair, error) {
 	if err != nil {
 		return pair{}, fmt.Errorf("mail template %s: %w", txt.file, err)
 	}
-	if p.subject, err = texttemplate.New(name + " subject").Funcs(funcs).Parse(subject); err != nil {
+	if p.subject, err = parseTemplate(name+" subject", subject, false); err != nil {
 		return pair{}, fmt.Errorf("mail template %s: subject: %w", txt.file, err)
 	}
-	if p.text, err = texttemplate.New(name).Funcs(funcs).Parse(body); err != nil {
+	if p.text, err = parseTemplate(name, body, false); err != nil {
 		return pair{}, fmt.Errorf("mail template %s: %w", txt.file, err)
 	}
 	html, err := load(name+".html", overrides)
@@ -245,7 +243,7 @@ func parsePair(name string, overrides map[string]source) (pair, error) {
 		return p, nil
 	}
 	p.htmlFile = html.file
-	if p.html, err = htmltemplate.New(name).Funcs(funcs).Parse(html.text); err != nil {
+	if p.html, err = parseTemplate(name, html.text, true); err != nil {
 		return pair{}, fmt.Errorf("mail template %s: %w", html.file, err)
 	}
 	return p, nil
@@ -328,20 +326,20 @@ func (c *Composer) render(name string, p pair, d Data) (subject, text, html stri
 		return "", "", "", fmt.Errorf("compose %s mail: a link message needs Data.Token (or Data.Link) and Data.Expires", name)
 	}
 	var b bytes.Buffer
-	if err := p.subject.Execute(&b, d); err != nil {
+	if err := p.subject.execute(&b, d); err != nil {
 		return "", "", "", fmt.Errorf("mail template %s: subject: %w", p.textFile, err)
 	}
 	if subject = oneLine(b.String()); subject == "" {
 		return "", "", "", fmt.Errorf("mail template %s: the subject is empty", p.textFile)
 	}
 	b.Reset()
-	if err := p.text.Execute(&b, d); err != nil {
+	if err := p.text.execute(&b, d); err != nil {
 		return "", "", "", fmt.Errorf("mail template %s: %w", p.textFile, err)
 	}
 	text = strings.TrimRight(strings.ReplaceAll(b.String(), "\r\n", "\n"), " \t\n") + "\n"
 	if p.html != nil {
 		b.Reset()
-		if err := p.html.Execute(&b, d); err != nil {
+		if err := p.html.execute(&b, d); err != nil {
 			return "", "", "", fmt.Errorf("mail template %s: %w", p.htmlFile, err)
 		}
 		html = b.String()
@@ -377,12 +375,6 @@ func oneLine(s string) string {
 		}
 		return r
 	}, s))
-}
-
-// funcs are the functions templates may call.
-var funcs = texttemplate.FuncMap{
-	"duration": humanDuration,
-	"datetime": func(t time.Time) string { return t.UTC().Format("2 January 2006 at 15:04 UTC") },
 }
 
 // humanDuration renders d in the largest unit that divides it: "24
