@@ -3,8 +3,11 @@ package main
 import (
 	"net/http/httptest"
 	"os"
+	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/gatehouse/gatehouse/internal/config"
 )
 
 // The profiles listener must not show the command line: flags such as
@@ -29,5 +32,16 @@ func TestDebugListenerHidesCommandLine(t *testing.T) {
 	h.ServeHTTP(w, httptest.NewRequest("GET", "/debug/pprof/heap?debug=1", nil))
 	if w.Code != 200 {
 		t.Fatalf("heap profile: %d", w.Code)
+	}
+}
+
+// TestHeapProfilingOnlyWithTheDebugListener: allocations are sampled for
+// the heap profile only when the debug listener can serve it.
+func TestHeapProfilingOnlyWithTheDebugListener(t *testing.T) {
+	if got := heapProfileRate(config.Config{DebugAddr: "127.0.0.1:6060"}); got != runtime.MemProfileRate {
+		t.Errorf("with a debug listener the rate is %d, want the runtime's %d", got, runtime.MemProfileRate)
+	}
+	if got := heapProfileRate(config.Config{}); got != 0 {
+		t.Errorf("without a debug listener the rate is %d, want 0", got)
 	}
 }
