@@ -17,52 +17,62 @@ const DefaultCacheSize = 32_768
 // that a client sending the same token many times pays for the signature
 // check once. Expiry and revocation are checked again on every hit.
 //
-// An entry is keyed by the token's signature, the part of a token nobody
-// can make without the signing key, and holds a keyed hash of the rest
-// (header and payload) and its length: a token is taken for the one
-// verified only when its signature is the same string and the rest hashes
-// the same. Whoever could send a different rest with the same signature
-// holds the verified token already, and a hit answers that token's claims,
-// never the sender's; the hash only keeps such a token (a malformed one,
-// say) from being taken for it. Kept this way, an entry costs the
-// signature's bytes (86 for ES256) rather than the whole token's (about
-// 700), and a lookup compares no more than that.
+// An entry is keyed by the end of the token's signature (its last
+// sigKeyLen characters, 132 bits), a part of the token nobody can make
+// without the signing key, and holds a keyed hash (maphash, its seed
+// this process's secret) of the whole token and its length: a token is
+// taken for the one verified only when its signature ends the same and
+// all of it hashes the same. A token changed anywhere, in the signature
+// too, misses and is verified afresh; to be taken for a cached token, a
+// different string would need a 64-bit collision of a hash whose key it
+// cannot know, one full verification a try. The key is 22 bytes in the
+// map itself, rather than a string of the whole token (about 700 bytes)
+// or of its signature (86 for ES256) beside it.
 type tokenCache struct {
 	mu   sync.RWMutex
-	m    map[string]cacheEntry
+	m    map[sigKey]cacheEntry
 	max  int
 	seed maphash.Seed
 }
 
+// sigKeyLen is how many of a signature's last characters key the cache:
+// 132 bits of base64url, shorter than any signature Gatehouse accepts
+// (HS256's, the shortest, is 43).
+const sigKeyLen = 22
+
+type sigKey [sigKeyLen]byte
+
 type cacheEntry struct {
-	claims  *Claims
-	rest    uint64 // maphash of the token before its last "."
-	restLen int
+	claims *Claims
+	sum    uint64 // maphash of the whole token
+	n      int    // its length
 }
 
 func newTokenCache(max int) *tokenCache {
-	return &tokenCache{m: make(map[string]cacheEntry, min(max, 1024)), max: max, seed: maphash.MakeSeed()}
+	return &tokenCache{m: make(map[sigKey]cacheEntry, min(max, 1024)), max: max, seed: maphash.MakeSeed()}
 }
 
-// splitSignature returns a compact token's part before its last "." and
-// the signature after it; ok is false without a "." or a signature.
-func splitSignature(token string) (rest, sig string, ok bool) {
+// keyOf returns the cache key of a compact token: the end of its
+// signature; ok is false without a "." or with a signature shorter than
+// the key.
+func keyOf(token string) (key sigKey, ok bool) {
 	i := strings.LastIndexByte(token, '.')
-	if i < 0 || i == len(token)-1 {
-		return "", "", false
+	if i < 0 || len(token)-i-1 < sigKeyLen {
+		return key, false
 	}
-	return token[:i], token[i+1:], true
+	copy(key[:], token[len(token)-sigKeyLen:])
+	return key, true
 }
 
 func (c *tokenCache) get(token string) (*Claims, bool) {
-	rest, sig, ok := splitSignature(token)
+	key, ok := keyOf(token)
 	if !ok {
 		return nil, false
 	}
 	c.mu.RLock()
-	e, ok := c.m[sig]
+	e, ok := c.m[key]
 	c.mu.RUnlock()
-	if !ok || e.restLen != len(rest) || e.rest != maphash.String(c.seed, rest) {
+	if !ok || e.n != len(token) || e.sum != maphash.String(c.seed, token) {
 		return nil, false
 	}
 	return e.claims, true
@@ -71,12 +81,11 @@ func (c *tokenCache) get(token string) (*Claims, bool) {
 // put adds a token; when the cache is full it first forgets about a tenth
 // of it (Go's map order picks the victims at random).
 func (c *tokenCache) put(token string, cl *Claims) {
-	rest, sig, ok := splitSignature(token)
+	key, ok := keyOf(token)
 	if !ok {
 		return
 	}
-	e := cacheEntry{claims: cl, rest: maphash.String(c.seed, rest), restLen: len(rest)}
-	sig = strings.Clone(sig) // not the request's whole token
+	e := cacheEntry{claims: cl, sum: maphash.String(c.seed, token), n: len(token)}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.m) >= c.max {
@@ -88,13 +97,13 @@ func (c *tokenCache) put(token string, cl *Claims) {
 			}
 		}
 	}
-	c.m[sig] = e
+	c.m[key] = e
 }
 
 func (c *tokenCache) remove(token string) {
-	if _, sig, ok := splitSignature(token); ok {
+	if key, ok := keyOf(token); ok {
 		c.mu.Lock()
-		delete(c.m, sig)
+		delete(c.m, key)
 		c.mu.Unlock()
 	}
 }

@@ -4,7 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"slices"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -109,23 +112,76 @@ func (p *payload) Validate() error {
 	return &verifyError{kinds: errs}
 }
 
-// claims converts the verified payload.
-func (p *payload) claims() *Claims {
+// claims converts the verified payload. The values that repeat from token
+// to token come from in; the token's own strings share one allocation.
+func (p *payload) claims(in *interner) *Claims {
+	own := p.Subject + p.ID + p.SessionID + p.Username
+	cut := func(n int) string {
+		s := own[:n]
+		own = own[n:]
+		return s
+	}
 	return &Claims{
-		Issuer:    p.Issuer,
-		Subject:   p.Subject,
-		Audience:  p.Audience,
+		Issuer:    in.str(p.Issuer),
+		Subject:   cut(len(p.Subject)),
+		Audience:  in.list(p.Audience),
 		ExpiresAt: p.ExpiresAt.d.Time,
 		IssuedAt:  p.IssuedAt.d.Time,
 		NotBefore: p.NotBefore.d.Time,
-		ID:        p.ID,
-		SessionID: p.SessionID,
-		Type:      p.Type,
-		Username:  p.Username,
-		Role:      p.Role,
+		ID:        cut(len(p.ID)),
+		SessionID: cut(len(p.SessionID)),
+		Type:      in.str(p.Type),
+		Username:  cut(len(p.Username)),
+		Role:      in.str(p.Role),
 		AuthTime:  p.AuthTime.d.Time,
-		AMR:       p.AMR,
+		AMR:       in.list(p.AMR),
 	}
+}
+
+// interner keeps one copy of the claim values that repeat from token to
+// token (issuer, type, role, audience, methods), so that the claims of
+// the many tokens a cache holds share them. It keeps at most maxInterned
+// values of each kind and hands back the others as they are.
+type interner struct {
+	mu    sync.Mutex
+	strs  map[string]string
+	lists map[string][]string
+}
+
+const maxInterned = 256
+
+func newInterner() *interner {
+	return &interner{strs: map[string]string{}, lists: map[string][]string{}}
+}
+
+func (in *interner) str(s string) string {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if v, ok := in.strs[s]; ok {
+		return v
+	}
+	if len(in.strs) < maxInterned {
+		in.strs[s] = s
+	}
+	return s
+}
+
+// list interns a list of strings, nil and empty as they are. The lists
+// are shared: like the claims they are part of, nothing may change them.
+func (in *interner) list(l []string) []string {
+	if len(l) == 0 {
+		return l
+	}
+	key := strings.Join(l, "\x00")
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if v, ok := in.lists[key]; ok && slices.Equal(v, l) {
+		return v
+	}
+	if len(in.lists) < maxInterned {
+		in.lists[key] = l
+	}
+	return l
 }
 
 // maxNumericDate is 9999-12-31T23:59:59Z; larger dates are malformed.

@@ -66,6 +66,7 @@ type Verifier struct {
 	freshness   freshnessChecker // revocations, when it implements it
 	audience    bool             // an audience is configured
 	cache       *tokenCache
+	interned    *interner // claim values shared by the cached claims
 	now         func() time.Time
 	leeway      time.Duration
 }
@@ -111,6 +112,7 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 		freshness:   freshnessOf(cfg.Revocations),
 		audience:    cfg.Audience != "",
 		cache:       cacheFor(cfg.CacheSize),
+		interned:    newInterner(),
 		now:         now,
 		leeway:      cfg.Leeway,
 	}, nil
@@ -164,7 +166,7 @@ func (v *Verifier) verifyUncached(ctx context.Context, token string) (*Claims, e
 	if err := checkPayloadMembers(token); err != nil {
 		return nil, fail(ErrMalformed, err)
 	}
-	c := st.payload.claims()
+	c := st.payload.claims(v.interned)
 	if v.cache != nil {
 		v.cache.put(token, c)
 	}
