@@ -87,6 +87,11 @@ func (t *mailTemplate) branchContexts(n parse.Node, b *parse.BranchNode, c htmlC
 	if err != nil {
 		return c, err
 	}
+	// Where one branch wrote into a URL attribute's value and the other
+	// did not, what follows is escaped as further into the URL, the
+	// stricter of the two.
+	started := then.started || otherwise.started
+	then.started, otherwise.started = started, started
 	if then != otherwise {
 		return c, t.fail(n, "the branches of this %s end in different places of the HTML (one inside a tag or an attribute, the other not)", what)
 	}

@@ -173,6 +173,8 @@ func TestTemplateHTMLEscaping(t *testing.T) {
 		{`<textarea>{{.Username}}</textarea>`, `</textarea><script>`, `<textarea>&lt;/textarea&gt;&lt;script&gt;</textarea>`},
 		{`<p>{{if .Username}}<b title="{{.Username}}">{{.Username}}</b>{{end}}</p>`, `<i>`, `<p><b title="&lt;i&gt;">&lt;i&gt;</b></p>`},
 		{`<p>{{.Username | html}}</p>`, `<i>`, `<p>&amp;lt;i&amp;gt;</p>`},
+		{`<a href="{{if .Username}}{{.Username}}{{end}}{{.Username}}">x</a>`, `javascript:x`, `<a href="#ZgotmplZjavascript%3Ax">x</a>`},
+		{`<a href="{{if .Email}}/{{end}}{{.Username}}">x</a>`, `a b`, `<a href="a+b">x</a>`},
 	} {
 		tm, err := parseTemplate("t", tc.src, true)
 		if tc.want == "" {
