@@ -368,8 +368,8 @@ func (h *harness) build() {
 	h.commit = gitRevision()
 	h.bin = filepath.Join(h.tmp, "gatehouse")
 	h.bare = filepath.Join(h.tmp, "bare")
-	h.goCmd("build", "-o", h.bin, "./cmd/gatehouse")
-	h.goCmd("build", "-o", h.bare, "./bench/bare")
+	h.mustRun(staticBuild(h.root, h.bin, "./cmd/gatehouse"))
+	h.mustRun(staticBuild(h.root, h.bare, "./bench/bare"))
 	for name, pkg := range testPackages {
 		h.tests[name] = filepath.Join(h.tmp, name+".test")
 		h.goCmd("test", "-c", "-o", h.tests[name], pkg)
@@ -400,10 +400,26 @@ func (h *harness) buildBefore() {
 		exec.Command("git", "-C", h.root, "worktree", "prune").Run()
 	})
 	h.prev = filepath.Join(h.tmp, "gatehouse-before")
-	cmd := exec.Command("go", "build", "-o", h.prev, "./cmd/gatehouse")
-	cmd.Dir = dir
+	cmd := staticBuild(dir, h.prev, "./cmd/gatehouse")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		fail("go build ./cmd/gatehouse at %s: %v\n%s", h.o.before, err, out)
+	}
+}
+
+// staticBuild is the go build of pkg in dir to out as the README builds
+// the binary for deployment: static (CGO_ENABLED=0), with -trimpath. The
+// servers measured are the ones deployed.
+func staticBuild(dir, out, pkg string) *exec.Cmd {
+	cmd := exec.Command("go", "build", "-trimpath", "-o", out, pkg)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	return cmd
+}
+
+// mustRun runs a go command, and stops the harness if it fails.
+func (h *harness) mustRun(cmd *exec.Cmd) {
+	if out, err := cmd.CombinedOutput(); err != nil {
+		fail("%s: %v\n%s", strings.Join(cmd.Args, " "), err, out)
 	}
 }
 
@@ -414,9 +430,7 @@ var testPackages = map[string]string{"sqlstore": "./internal/sqlstore", "verify"
 func (h *harness) goCmd(args ...string) {
 	cmd := exec.Command("go", args...)
 	cmd.Dir = h.root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		fail("go %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
+	h.mustRun(cmd)
 }
 
 func (h *harness) add(r *Result) {

@@ -2,11 +2,28 @@ package main
 
 import (
 	"debug/elf"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"runtime"
 	"testing"
 )
 
-// TestBinaryKeepsOnlyReachableMethods: nothing in the server finds
+// buildStatic builds the binary as the README says to build it for
+// deployment: CGO_ENABLED=0, one file that needs no C library.
+func buildStatic(t *testing.T) string {
+	bin := filepath.Join(t.TempDir(), "gatehouse")
+	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, ".")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// TestBinaryIsStaticAndKeepsOnlyReachableMethods: built as the README
+// says, the binary is static (no interpreter, no shared library), and
+// nothing in the server finds
 // methods by name at run time. A program that can (text/template's
 // executor, reflect's MethodByName with a name it computes) makes the
 // linker keep every exported method of every type it puts in an
@@ -15,16 +32,24 @@ import (
 // lookup; the second, a Redis command Gatehouse never sends, is kept only
 // by such a lookup. (A MethodByName with a constant name, which some
 // libraries make, keeps only that name.)
-func TestBinaryKeepsOnlyReachableMethods(t *testing.T) {
+func TestBinaryIsStaticAndKeepsOnlyReachableMethods(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("reads the symbols of an ELF binary")
 	}
 	t.Parallel()
-	f, err := elf.Open(buildBinary(t))
+	f, err := elf.Open(buildStatic(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			t.Error("the binary names an interpreter: it is linked dynamically")
+		}
+	}
+	if libs, err := f.ImportedLibraries(); err != nil || len(libs) > 0 {
+		t.Errorf("the binary needs shared libraries %v (%v)", libs, err)
+	}
 	syms, err := f.Symbols()
 	if err != nil {
 		t.Fatal(err)
