@@ -131,7 +131,7 @@ func TestCacheKeyedBySignature(t *testing.T) {
 		"a dot and the signature":       "." + sig,
 		"no signature":                  rest + ".",
 		"the signature's start changed": rest + "." + other1(sig[0]) + sig[1:],
-		"a character before the end":    rest + "." + sig[:len(sig)-sigKeyLen-1] + "x" + sig[len(sig)-sigKeyLen:],
+		"a character before the end":    rest + "." + sig[:len(sig)-sigKeyLen-1] + other1(sig[len(sig)-sigKeyLen-1]) + sig[len(sig)-sigKeyLen:],
 	} {
 		c, err := v.Verify(ctx, forged)
 		if err == nil {

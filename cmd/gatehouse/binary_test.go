@@ -2,24 +2,9 @@ package main
 
 import (
 	"debug/elf"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"runtime"
 	"testing"
 )
-
-// buildStatic builds the binary as the README says to build it for
-// deployment: CGO_ENABLED=0, one file that needs no C library.
-func buildStatic(t *testing.T) string {
-	bin := filepath.Join(t.TempDir(), "gatehouse")
-	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
 
 // TestBinaryIsStaticAndKeepsOnlyReachableMethods: built as the README
 // says, the binary is static (no interpreter, no shared library), and
@@ -37,7 +22,7 @@ func TestBinaryIsStaticAndKeepsOnlyReachableMethods(t *testing.T) {
 		t.Skip("reads the symbols of an ELF binary")
 	}
 	t.Parallel()
-	f, err := elf.Open(buildStatic(t))
+	f, err := elf.Open(buildBinary(t))
 	if err != nil {
 		t.Fatal(err)
 	}

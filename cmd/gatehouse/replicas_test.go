@@ -36,10 +36,13 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
+// buildBinary builds the binary as the README says to build it for
+// deployment: CGO_ENABLED=0, one file that needs no C library.
 func buildBinary(t *testing.T) string {
 	bin := filepath.Join(t.TempDir(), "gatehouse")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
+	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, ".")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	return bin

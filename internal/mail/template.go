@@ -412,7 +412,7 @@ func builtin(name string, a []any) (any, error) {
 		if !ok {
 			return nil, fmt.Errorf("wrong type for value; expected time.Time; got %T", v)
 		}
-		return when.UTC().Format("2 January 2006 at 15:04 UTC"), nil
+		return formatDateTime(when), nil
 	case "not":
 		v, err := one()
 		return !truth(v), err
@@ -450,6 +450,9 @@ func builtin(name string, a []any) (any, error) {
 	}
 	return nil, fmt.Errorf("%q is not a defined function", name)
 }
+
+// formatDateTime is the datetime function: "2 January 2006 at 15:04 UTC".
+func formatDateTime(t time.Time) string { return t.UTC().Format("2 January 2006 at 15:04 UTC") }
 
 // truth is text/template's: a value is true unless it is the zero value
 // of its type (a time is a struct, always true).

@@ -15,7 +15,7 @@ import (
 // are given them: the executor of template.go must agree with them.
 var stdFuncs = texttemplate.FuncMap{
 	"duration": humanDuration,
-	"datetime": func(t time.Time) string { return t.UTC().Format("2 January 2006 at 15:04 UTC") },
+	"datetime": formatDateTime,
 }
 
 // sampleData are the values the differential tests render.
