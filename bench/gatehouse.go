@@ -94,6 +94,9 @@ func (h *harness) startServer(bin, backend, name string, extra ...string) (*targ
 		env = append(env, "GATEHOUSE_DATABASE_URL="+h.pgSchema(), "GATEHOUSE_REDIS_URL="+h.o.redis)
 	}
 	env = append(env, extra...)
+	if h.o.gogc != "" {
+		env = append(env, "GOGC="+h.o.gogc)
+	}
 	t := &target{name: backend, bin: bin, base: "http://" + addr, log: filepath.Join(h.tmp, name+".log"), env: env}
 	if h.o.profileDir != "" {
 		t.debug = freeAddr()

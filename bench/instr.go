@@ -124,6 +124,9 @@ func (h *harness) callgrind(self string, c instrCase, n int) (uint64, error) {
 	// preemption signals (they come by the wall clock too), leave the
 	// count to the work.
 	cmd.Env = append(cleanEnv(), "GODEBUG=asyncpreemptoff=1", "GOMAXPROCS=1")
+	if h.o.gogc != "" && c.name != "bare" {
+		cmd.Env = append(cmd.Env, "GOGC="+h.o.gogc) // the bare server runs as deployed
+	}
 	var log strings.Builder
 	cmd.Stdout, cmd.Stderr = &log, &log
 	stdin, err := cmd.StdinPipe()

@@ -27,6 +27,10 @@
 // requests, divided by the difference of the requests; see instr.go.
 // -instr-out DIR keeps the callgrind files for callgrind_annotate.
 //
+// -gogc N runs the Gatehouse servers and the instruction-count targets
+// (all but the bare one) with GOGC=N, to measure what the collector's
+// target trades: CPU per request against the heap's growth.
+//
 // baseline/sql@BACKEND is a refresh's fair baseline: the rotation's SQL
 // with its audit row in the same transaction and one ES256 signature,
 // run directly at the same concurrency (BenchmarkRawRefreshFair);
@@ -82,6 +86,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -109,6 +114,7 @@ type options struct {
 	reference  string
 	render     string
 	before     string // a git revision to build and measure beside the current tree
+	gogc       string // GOGC of the measured Gatehouse processes; "" for Go's default
 }
 
 func parseOptions(args []string) (options, error) {
@@ -129,6 +135,7 @@ func parseOptions(args []string) (options, error) {
 	fs.StringVar(&o.reference, "reference", "../shared/reference", "directory of the tutorial's reference app (run.sh)")
 	fs.StringVar(&o.render, "render", "", "measure nothing: check the goals of a results `file` again and rewrite BENCHMARKS.md and bench/chart.svg from it")
 	fs.StringVar(&o.before, "before", "", "also build gatehouse from this git `revision` and measure its GET /me, login and refresh beside the current tree's, paired run by run")
+	fs.StringVar(&o.gogc, "gogc", "", "GOGC of the Gatehouse servers and of every instruction-count target but the bare one (default: Go's, 100): what the collector's target trades between CPU and memory; writes no files unless -write")
 	write := fs.Bool("write", false, "write BENCHMARKS.md, results.json and chart.svg even with -quick or -only")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -150,7 +157,12 @@ func parseOptions(args []string) (options, error) {
 	if o.quick {
 		o.runs, o.duration, o.tokens = 1, 2*time.Second, 2_000
 	}
-	o.write = *write || (!o.quick && *only == "")
+	if o.gogc != "" && o.gogc != "off" {
+		if n, err := strconv.Atoi(o.gogc); err != nil || n <= 0 {
+			return o, fmt.Errorf("-gogc: want a positive percentage or off, not %q", o.gogc)
+		}
+	}
+	o.write = *write || (!o.quick && *only == "" && o.gogc == "")
 	if o.runs < 1 || o.duration < time.Second || o.conns < o.threads || o.threads < 1 {
 		return o, fmt.Errorf("need -runs ≥ 1, -duration ≥ 1s and -c ≥ -t ≥ 1")
 	}

@@ -166,10 +166,18 @@ func (h *harness) report() *Report {
 	rep := &Report{
 		Command: cmd, Commit: h.commit, Before: h.o.before, BeforeAt: h.prevRev, Date: time.Now().UTC().Format("2006-01-02 15:04 MST"), Machine: machine(), Go: runtime.Version(),
 		Elapsed: time.Since(h.started).Round(time.Second).String(), Results: h.results, Notes: h.notes,
-		Settings: fmt.Sprintf("%d runs of %s each (median); wrk -t%d -c%d on loopback; %d distinct tokens", h.o.runs, h.o.duration, h.o.threads, h.o.conns, h.o.tokens),
+		Settings: fmt.Sprintf("%d runs of %s each (median); wrk -t%d -c%d on loopback; %d distinct tokens%s", h.o.runs, h.o.duration, h.o.threads, h.o.conns, h.o.tokens, gogcSetting(h.o.gogc)),
 	}
 	rep.Goals, rep.Ratios = goals(h.results), ratios(h.results)
 	return rep
+}
+
+// gogcSetting describes -gogc for the settings line.
+func gogcSetting(gogc string) string {
+	if gogc == "" {
+		return ""
+	}
+	return "; Gatehouse at GOGC=" + gogc
 }
 
 // machine describes the CPU and core count.

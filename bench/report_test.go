@@ -128,6 +128,19 @@ func TestOptions(t *testing.T) {
 	if _, err := parseOptions([]string{"-backends", "mysql"}); err == nil {
 		t.Error("unknown backend accepted")
 	}
+	// A full run at another GOGC does not overwrite the default's files.
+	o, err = parseOptions([]string{"-gogc", "50"})
+	if err != nil || o.write || o.gogc != "50" {
+		t.Errorf("-gogc 50: %+v %v", o, err)
+	}
+	for _, bad := range []string{"0", "-5", "fifty"} {
+		if _, err := parseOptions([]string{"-gogc", bad}); err == nil {
+			t.Errorf("-gogc %s accepted", bad)
+		}
+	}
+	if o, err := parseOptions([]string{"-gogc", "off"}); err != nil || o.gogc != "off" {
+		t.Errorf("-gogc off: %+v %v", o, err)
+	}
 }
 
 func TestPairedRatio(t *testing.T) {
