@@ -16,7 +16,7 @@ import (
 )
 
 // benchApp opens Gatehouse on a fresh SQLite file for a benchmark.
-func benchApp(b *testing.B, params password.Params) (*App, http.Handler) {
+func benchApp(b testing.TB, params password.Params) (*App, http.Handler) {
 	cfg := config.Defaults()
 	cfg.DatabaseURL = "sqlite:" + filepath.Join(b.TempDir(), "bench.db")
 	cfg.Issuer = testIssuer
@@ -35,7 +35,7 @@ func benchApp(b *testing.B, params password.Params) (*App, http.Handler) {
 	return a, a.Handler()
 }
 
-func serve(b *testing.B, h http.Handler, method, path, bearer, body string) *httptest.ResponseRecorder {
+func serve(b testing.TB, h http.Handler, method, path, bearer, body string) *httptest.ResponseRecorder {
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
@@ -52,7 +52,7 @@ func serve(b *testing.B, h http.Handler, method, path, bearer, body string) *htt
 	return w
 }
 
-func tokensOf(b *testing.B, w *httptest.ResponseRecorder) (access, refresh string) {
+func tokensOf(b testing.TB, w *httptest.ResponseRecorder) (access, refresh string) {
 	var t struct{ AccessToken, RefreshToken string }
 	var raw map[string]string
 	_ = json.Unmarshal(w.Body.Bytes(), &raw)

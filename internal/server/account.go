@@ -23,8 +23,8 @@ func toMeJSON(u auth.User) meJSON {
 
 // me: GET /me → {"id","username","role","email","email_verified"}, as the
 // store knows the caller (at most a second old; see accounts.Current).
-func (s *Server) me(w http.ResponseWriter, r *http.Request) error {
-	u, err := s.cfg.Accounts.Current(r.Context(), principalOf(r).UserID)
+func (s *Server) me(w http.ResponseWriter, r *http.Request, c caller) error {
+	u, err := s.cfg.Accounts.Current(r.Context(), c.principal.UserID)
 	if err != nil {
 		if auth.ErrorCode(err) == auth.ENotFound {
 			return errBadToken // deleted since the token was resolved
@@ -37,7 +37,7 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request) error {
 
 // changePassword: PUT /me/password {"current_password","new_password"} →
 // 204, ending every other session of the user.
-func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, c caller) error {
 	var body struct {
 		Current *string `json:"current_password"`
 		New     *string `json:"new_password"`
@@ -48,7 +48,7 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) error {
 	if err := require(field{"current_password", body.Current}, field{"new_password", body.New}); err != nil {
 		return err
 	}
-	if err := s.cfg.Accounts.ChangePassword(r.Context(), principalOf(r), *body.Current, *body.New, s.origin(r)); err != nil {
+	if err := s.cfg.Accounts.ChangePassword(r.Context(), c.principal, *body.Current, *body.New, c.origin(s, r)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -92,8 +92,8 @@ func (s *Server) public(w http.ResponseWriter, _ *http.Request) error {
 }
 
 // dashboard: GET /admin/dashboard.
-func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) error {
-	writeJSON(w, http.StatusOK, message{"Welcome, " + principalOf(r).Username + ". Here's the admin dashboard."})
+func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, c caller) error {
+	writeJSON(w, http.StatusOK, message{"Welcome, " + c.principal.Username + ". Here's the admin dashboard."})
 	return nil
 }
 

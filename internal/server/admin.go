@@ -31,7 +31,7 @@ const (
 )
 
 // listUsers: GET /admin/users?limit=&cursor= → {"users","next_cursor"}.
-func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, c caller) error {
 	limit, err := pageSize(r.URL.Query().Get("limit"), maxPageSize)
 	if err != nil {
 		return err
@@ -72,7 +72,7 @@ func pageSize(v string, most int) (int, error) {
 }
 
 // createUser: POST /admin/users {"username","password","role","is_active"}.
-func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) createUser(w http.ResponseWriter, r *http.Request, c caller) error {
 	var body struct {
 		credentials
 		Role          *string `json:"role"`
@@ -96,7 +96,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 	if body.IsActive != nil {
 		n.Active = *body.IsActive
 	}
-	u, err := s.cfg.Accounts.Create(r.Context(), n, s.origin(r))
+	u, err := s.cfg.Accounts.Create(r.Context(), n, c.origin(s, r))
 	if err != nil {
 		return err
 	}
@@ -105,7 +105,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 }
 
 // getUser: GET /admin/users/{id}.
-func (s *Server) getUser(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) getUser(w http.ResponseWriter, r *http.Request, c caller) error {
 	id, err := userIDParam(r, "id")
 	if err != nil {
 		return err
@@ -120,7 +120,7 @@ func (s *Server) getUser(w http.ResponseWriter, r *http.Request) error {
 
 // patchUser: PATCH /admin/users/{id} with any of {"role","is_active",
 // "password","email","email_verified"}; "email": null removes the address.
-func (s *Server) patchUser(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) patchUser(w http.ResponseWriter, r *http.Request, c caller) error {
 	id, err := userIDParam(r, "id")
 	if err != nil {
 		return err
@@ -144,7 +144,7 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request) error {
 		role := auth.Role(*body.Role)
 		p.Role = &role
 	}
-	u, err := s.cfg.Accounts.Update(r.Context(), id, p, s.origin(r))
+	u, err := s.cfg.Accounts.Update(r.Context(), id, p, c.origin(s, r))
 	if err != nil {
 		return err
 	}
@@ -153,12 +153,12 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request) error {
 }
 
 // deleteUser: DELETE /admin/users/{id} → 204.
-func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request, c caller) error {
 	id, err := userIDParam(r, "id")
 	if err != nil {
 		return err
 	}
-	if err := s.cfg.Accounts.Delete(r.Context(), id, false, s.origin(r)); err != nil {
+	if err := s.cfg.Accounts.Delete(r.Context(), id, false, c.origin(s, r)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -175,7 +175,7 @@ type sessionJSON struct {
 }
 
 // userSessions: GET /admin/users/{id}/sessions.
-func (s *Server) userSessions(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) userSessions(w http.ResponseWriter, r *http.Request, c caller) error {
 	id, err := userIDParam(r, "id")
 	if err != nil {
 		return err
@@ -195,12 +195,12 @@ func (s *Server) userSessions(w http.ResponseWriter, r *http.Request) error {
 }
 
 // endSession: DELETE /admin/sessions/{id} → 204.
-func (s *Server) endSession(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) endSession(w http.ResponseWriter, r *http.Request, c caller) error {
 	id, err := sessionIDParam(r, "id")
 	if err != nil {
 		return err
 	}
-	if err := s.cfg.Sessions.EndSession(r.Context(), id, s.origin(r)); err != nil {
+	if err := s.cfg.Sessions.EndSession(r.Context(), id, c.origin(s, r)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -209,8 +209,8 @@ func (s *Server) endSession(w http.ResponseWriter, r *http.Request) error {
 
 // rotateKey: POST /admin/keys/rotate → the new key, which signs once it
 // has been published for the publish delay.
-func (s *Server) rotateKey(w http.ResponseWriter, r *http.Request) error {
-	k, err := s.cfg.Keys.Rotate(r.Context(), s.origin(r))
+func (s *Server) rotateKey(w http.ResponseWriter, r *http.Request, c caller) error {
+	k, err := s.cfg.Keys.Rotate(r.Context(), c.origin(s, r))
 	if err != nil {
 		return err
 	}

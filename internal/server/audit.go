@@ -16,7 +16,7 @@ const maxAuditPageSize = 500
 
 // auditEvents: GET /admin/audit?limit=&cursor=&user=&event=&since=&until=
 // → {"events","next_cursor"}, newest first.
-func (s *Server) auditEvents(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) auditEvents(w http.ResponseWriter, r *http.Request, c caller) error {
 	f, err := auditFilter(r.URL.Query())
 	if err != nil {
 		return err
@@ -33,8 +33,8 @@ func (s *Server) auditEvents(w http.ResponseWriter, r *http.Request) error {
 		out.Events = append(out.Events, audit.ToJSON(e))
 	}
 	if next != 0 {
-		c := encodeAuditCursor(next)
-		out.NextCursor = &c
+		cur := encodeAuditCursor(next)
+		out.NextCursor = &cur
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

@@ -47,8 +47,8 @@ func (b changeEmailBody) validate() error {
 
 // requestVerification: POST /auth/email/verify/request (authenticated) →
 // 202, a link to the caller's unverified address.
-func (s *Server) requestVerification(w http.ResponseWriter, r *http.Request) error {
-	if err := s.cfg.Accounts.RequestVerification(r.Context(), principalOf(r), s.origin(r)); err != nil {
+func (s *Server) requestVerification(w http.ResponseWriter, r *http.Request, c caller) error {
+	if err := s.cfg.Accounts.RequestVerification(r.Context(), c.principal, c.origin(s, r)); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusAccepted, detailJSON{detailVerificationSent})
@@ -100,12 +100,12 @@ func (s *Server) resetPassword(w http.ResponseWriter, r *http.Request) error {
 
 // changeEmail: PUT /me/email {"email","current_password"} → 202: a link to
 // the new address, a notice to the old one.
-func (s *Server) changeEmail(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) changeEmail(w http.ResponseWriter, r *http.Request, c caller) error {
 	var body changeEmailBody
 	if err := decodeValid(r, &body); err != nil {
 		return err
 	}
-	if err := s.cfg.Accounts.ChangeEmail(r.Context(), principalOf(r), *body.Email, *body.Current, s.origin(r)); err != nil {
+	if err := s.cfg.Accounts.ChangeEmail(r.Context(), c.principal, *body.Email, *body.Current, c.origin(s, r)); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusAccepted, detailJSON{detailChangeSent})

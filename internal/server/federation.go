@@ -152,8 +152,8 @@ type identityJSON struct {
 }
 
 // identities: GET /me/identities → {"identities":[…]}.
-func (s *Server) identities(w http.ResponseWriter, r *http.Request) error {
-	ids, err := s.cfg.Federation.Identities(r.Context(), principalOf(r).UserID)
+func (s *Server) identities(w http.ResponseWriter, r *http.Request, c caller) error {
+	ids, err := s.cfg.Federation.Identities(r.Context(), c.principal.UserID)
 	if err != nil {
 		return err
 	}
@@ -176,12 +176,12 @@ func (b linkBody) validate() error { return require(field{"redirect_uri", b.Redi
 // linkIdentity: POST /me/identities/{id} (a provider id) {"redirect_uri"} → 200
 // {"authorize_url"}, with the binding cookie set: the browser that asked
 // must be the one that consents at the provider.
-func (s *Server) linkIdentity(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) linkIdentity(w http.ResponseWriter, r *http.Request, c caller) error {
 	var body linkBody
 	if err := decodeValid(r, &body); err != nil {
 		return err
 	}
-	st, err := s.cfg.Federation.Link(r.Context(), principalOf(r), r.PathValue("id"), *body.RedirectURI, s.binding(r))
+	st, err := s.cfg.Federation.Link(r.Context(), c.principal, r.PathValue("id"), *body.RedirectURI, s.binding(r))
 	if err != nil {
 		return err
 	}
@@ -194,8 +194,8 @@ func (s *Server) linkIdentity(w http.ResponseWriter, r *http.Request) error {
 
 // unlinkIdentity: DELETE /me/identities/{id} → 204; 404; 409
 // last_login_method.
-func (s *Server) unlinkIdentity(w http.ResponseWriter, r *http.Request) error {
-	if err := s.cfg.Federation.Unlink(r.Context(), principalOf(r), r.PathValue("id"), s.origin(r)); err != nil {
+func (s *Server) unlinkIdentity(w http.ResponseWriter, r *http.Request, c caller) error {
+	if err := s.cfg.Federation.Unlink(r.Context(), c.principal, r.PathValue("id"), c.origin(s, r)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -8,15 +8,15 @@ import (
 )
 
 // logout: POST /auth/logout[?scope=global|others] → 204.
-func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) logout(w http.ResponseWriter, r *http.Request, c caller) error {
 	scope, err := sessions.ParseScope(r.URL.Query().Get("scope"))
 	if err != nil {
 		return err
 	}
-	if err := s.cfg.Sessions.Logout(r.Context(), principalOf(r), scope, s.origin(r)); err != nil {
+	if err := s.cfg.Sessions.Logout(r.Context(), c.principal, scope, c.origin(s, r)); err != nil {
 		return err
 	}
-	if viaCookie(r) && scope != sessions.ScopeOthers {
+	if c.viaCookie && scope != sessions.ScopeOthers {
 		s.clearCookies(w)
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -24,12 +24,12 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 }
 
 // revoke: POST /auth/revoke (RFC 7009), token as form or JSON field.
-func (s *Server) revoke(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) revoke(w http.ResponseWriter, r *http.Request, c caller) error {
 	tok, err := revokedTokenOf(r)
 	if err != nil {
 		return err
 	}
-	if err := s.cfg.Sessions.Revoke(r.Context(), principalOf(r), tok, s.origin(r)); err != nil {
+	if err := s.cfg.Sessions.Revoke(r.Context(), c.principal, tok, c.origin(s, r)); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, struct{}{})

@@ -65,12 +65,12 @@ func (s *Server) loginMFA(w http.ResponseWriter, r *http.Request) error {
 
 // enrollTOTP: POST /me/mfa/totp {"current_password"} → 200
 // {"secret","otpauth_uri","qr_svg"}, pending until confirmed.
-func (s *Server) enrollTOTP(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) enrollTOTP(w http.ResponseWriter, r *http.Request, c caller) error {
 	var body passwordBody
 	if err := decodeJSON(r, &body); err != nil {
 		return err
 	}
-	e, err := s.cfg.MFA.Enroll(r.Context(), principalOf(r), deref(body.Current), s.origin(r))
+	e, err := s.cfg.MFA.Enroll(r.Context(), c.principal, deref(body.Current), c.origin(s, r))
 	if err != nil {
 		return err
 	}
@@ -84,12 +84,12 @@ func (s *Server) enrollTOTP(w http.ResponseWriter, r *http.Request) error {
 
 // confirmTOTP: POST /me/mfa/totp/confirm {"code"} → 200
 // {"recovery_codes"}: on; every other session of the user ends.
-func (s *Server) confirmTOTP(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) confirmTOTP(w http.ResponseWriter, r *http.Request, c caller) error {
 	var body codeBody
 	if err := decodeValid(r, &body); err != nil {
 		return err
 	}
-	codes, err := s.cfg.MFA.Confirm(r.Context(), principalOf(r), *body.Code, s.origin(r))
+	codes, err := s.cfg.MFA.Confirm(r.Context(), c.principal, *body.Code, c.origin(s, r))
 	if err != nil {
 		return err
 	}
@@ -98,8 +98,8 @@ func (s *Server) confirmTOTP(w http.ResponseWriter, r *http.Request) error {
 }
 
 // mfaStatus: GET /me/mfa → {"totp","recovery_codes_left"}.
-func (s *Server) mfaStatus(w http.ResponseWriter, r *http.Request) error {
-	st, err := s.cfg.MFA.StatusOf(r.Context(), principalOf(r).UserID)
+func (s *Server) mfaStatus(w http.ResponseWriter, r *http.Request, c caller) error {
+	st, err := s.cfg.MFA.StatusOf(r.Context(), c.principal.UserID)
 	if err != nil {
 		return err
 	}
@@ -112,12 +112,12 @@ func (s *Server) mfaStatus(w http.ResponseWriter, r *http.Request) error {
 
 // newRecoveryCodes: POST /me/mfa/recovery-codes {"code"} (a TOTP code) →
 // 200 {"recovery_codes"}, replacing the old set.
-func (s *Server) newRecoveryCodes(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) newRecoveryCodes(w http.ResponseWriter, r *http.Request, c caller) error {
 	var body codeBody
 	if err := decodeValid(r, &body); err != nil {
 		return err
 	}
-	codes, err := s.cfg.MFA.RegenerateCodes(r.Context(), principalOf(r), *body.Code, s.origin(r))
+	codes, err := s.cfg.MFA.RegenerateCodes(r.Context(), c.principal, *body.Code, c.origin(s, r))
 	if err != nil {
 		return err
 	}
@@ -126,12 +126,12 @@ func (s *Server) newRecoveryCodes(w http.ResponseWriter, r *http.Request) error 
 }
 
 // disableMFA: POST /me/mfa/disable {"current_password","code"} → 204.
-func (s *Server) disableMFA(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) disableMFA(w http.ResponseWriter, r *http.Request, c caller) error {
 	var body disableBody
 	if err := decodeValid(r, &body); err != nil {
 		return err
 	}
-	if err := s.cfg.MFA.Disable(r.Context(), principalOf(r), deref(body.Current), *body.Code, s.origin(r)); err != nil {
+	if err := s.cfg.MFA.Disable(r.Context(), c.principal, deref(body.Current), *body.Code, c.origin(s, r)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -140,12 +140,12 @@ func (s *Server) disableMFA(w http.ResponseWriter, r *http.Request) error {
 
 // resetMFA: DELETE /admin/users/{id}/mfa → 204: off, the user's sessions
 // end.
-func (s *Server) resetMFA(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) resetMFA(w http.ResponseWriter, r *http.Request, c caller) error {
 	id, err := userIDParam(r, "id")
 	if err != nil {
 		return err
 	}
-	if err := s.cfg.MFA.Reset(r.Context(), id, s.origin(r)); err != nil {
+	if err := s.cfg.MFA.Reset(r.Context(), id, c.origin(s, r)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

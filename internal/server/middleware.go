@@ -1,61 +1,36 @@
 package server
 
 import (
-	"context"
 	"errors"
-	"github.com/gatehouse/gatehouse/internal/httpdate"
 	"net/http"
 
 	"github.com/gatehouse/gatehouse/internal/auth"
+	"github.com/gatehouse/gatehouse/internal/httpdate"
 	"github.com/gatehouse/gatehouse/verify"
 )
 
-type callerKey struct{}
-
 // caller is who authed found: the principal the store stands behind, and
-// whether the access token came from the cookie.
+// whether the access token came from the cookie. An authenticated handler
+// takes it as an argument (authedFunc), so that none can run without one
+// and none is looked up in the request's context.
 type caller struct {
 	principal auth.Principal
 	viaCookie bool
 }
 
-// callerContext carries the caller: a context and its value in one
-// allocation, where context.WithValue and the caller would be two.
-type callerContext struct {
-	context.Context
-	caller caller
-}
+// authedFunc is a handler that authed has found a caller for.
+type authedFunc func(w http.ResponseWriter, r *http.Request, c caller) error
 
-func (c *callerContext) Value(key any) any {
-	if key == (callerKey{}) {
-		return &c.caller
-	}
-	return c.Context.Value(key)
-}
-
-func callerOf(r *http.Request) *caller {
-	c, _ := r.Context().Value(callerKey{}).(*caller)
-	if c == nil {
-		return &caller{}
-	}
-	return c
-}
-
-// viaCookie reports whether authed took the access token from the cookie.
-func viaCookie(r *http.Request) bool { return callerOf(r).viaCookie }
-
-// principalOf returns the caller that authed put in the context.
-func principalOf(r *http.Request) auth.Principal { return callerOf(r).principal }
-
-// origin is who asks for a change and from where: the client's address,
-// its user agent, and the authenticated caller when there is one. Every
-// mutating service call takes it.
+// origin is who asks for a change and from where: the client's address
+// and its user agent. Every mutating service call takes one; an
+// authenticated handler's names its caller too (caller.origin).
 func (s *Server) origin(r *http.Request) auth.Origin {
-	o := auth.Origin{IP: s.clientIP(r), UserAgent: r.UserAgent()}
-	if c, _ := r.Context().Value(callerKey{}).(*caller); c != nil {
-		o = o.ByPrincipal(c.principal)
-	}
-	return o
+	return auth.Origin{IP: s.clientIP(r), UserAgent: r.UserAgent()}
+}
+
+// origin is s.origin(r) by the caller.
+func (c caller) origin(s *Server, r *http.Request) auth.Origin {
+	return s.origin(r).ByPrincipal(c.principal)
 }
 
 var (
@@ -66,9 +41,9 @@ var (
 
 // authed requires a valid, unrevoked access token, from the Authorization
 // header or else from the access cookie, whose session and user the store
-// stands behind, and passes the principal on in the context.
+// stands behind, and passes the caller to h.
 // State-changing cookie requests have passed crossOrigin.
-func (s *Server) authed(h handlerFunc) handlerFunc {
+func (s *Server) authed(h authedFunc) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		c, fromCookie, err := s.authenticate(r)
 		if err != nil {
@@ -81,8 +56,7 @@ func (s *Server) authed(h handlerFunc) handlerFunc {
 			}
 			return err
 		}
-		ctx := &callerContext{Context: r.Context(), caller: caller{principal: p, viaCookie: fromCookie}}
-		return h(w, r.WithContext(ctx))
+		return h(w, r, caller{principal: p, viaCookie: fromCookie})
 	}
 }
 
@@ -124,16 +98,16 @@ func headerValue(h http.Header, key string) string {
 }
 
 // admin requires a caller whose role, in the store, is admin.
-func (s *Server) admin(h handlerFunc) handlerFunc {
-	return s.authed(func(w http.ResponseWriter, r *http.Request) error {
-		p := principalOf(r)
+func (s *Server) admin(h authedFunc) handlerFunc {
+	return s.authed(func(w http.ResponseWriter, r *http.Request, c caller) error {
+		p := c.principal
 		if !p.IsAdmin() {
 			return errNotAdmin
 		}
 		if err := s.mfaRequired(p); err != nil {
 			return err
 		}
-		return h(w, r)
+		return h(w, r, c)
 	})
 }
 
