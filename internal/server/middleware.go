@@ -25,7 +25,7 @@ type authedFunc func(w http.ResponseWriter, r *http.Request, c caller) error
 // and its user agent. Every mutating service call takes one; an
 // authenticated handler's names its caller too (caller.origin).
 func (s *Server) origin(r *http.Request) auth.Origin {
-	return auth.Origin{IP: s.clientIP(r), UserAgent: r.UserAgent()}
+	return auth.Origin{IP: s.clientIP(r), UserAgent: userAgentOf(r)}
 }
 
 // origin is s.origin(r) by the caller.

@@ -64,12 +64,10 @@ func textParam(q url.Values, name string) (string, error) {
 	return v, nil
 }
 
-// cleanUserAgent makes r's User-Agent fit to keep (auth.CleanText), so
-// that every flow that records it (sessions, the audit trail) stores the
-// same clean text on every backend.
-func cleanUserAgent(r *http.Request) {
-	ua := headerValue(r.Header, "User-Agent")
-	if clean := auth.CleanText(ua, maxUserAgent); clean != ua {
-		r.Header.Set("User-Agent", clean)
-	}
+// userAgentOf is r's User-Agent made fit to keep (auth.CleanText), so
+// that every flow that records it (sessions, the audit trail, all through
+// Server.origin) stores the same clean text on every backend. Only a
+// request that records something pays for the cleaning.
+func userAgentOf(r *http.Request) string {
+	return auth.CleanText(headerValue(r.Header, "User-Agent"), maxUserAgent)
 }

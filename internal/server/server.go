@@ -178,11 +178,9 @@ func (s *Server) routes(mux *http.ServeMux) {
 // handlerFunc is a handler that returns its error instead of writing it.
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
-// handle runs h and writes the error it returns. The user agent is made
-// clean text first (cleanUserAgent).
+// handle runs h and writes the error it returns.
 func (s *Server) handle(h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		cleanUserAgent(r)
 		if err := h(w, r); err != nil {
 			s.writeError(w, r, err)
 		}
