@@ -22,6 +22,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/app"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/password"
+	"github.com/gatehouse/gatehouse/internal/testkit"
 )
 
 // The instruction counts: each case runs in a process of its own under
@@ -395,7 +396,7 @@ func handlerLoop(h http.Handler, w instrWork) error {
 		get.Header, get.RemoteAddr = g.Header, "127.0.0.1:40000"
 	}
 	var prev []byte
-	rec := &recorder{}
+	rec := &testkit.Recorder{} // reused, so that the loop adds almost nothing to the count
 	for i := range w.N {
 		r := get
 		if r != nil {
@@ -408,44 +409,14 @@ func handlerLoop(h http.Handler, w instrWork) error {
 			}
 			r.RemoteAddr, r.RequestURI = "127.0.0.1:40000", r.URL.RequestURI()
 		}
-		rec.reset() // prev, its body, is read: instrRequest has run
+		rec.Reset() // prev, its body, is read: instrRequest has run
 		h.ServeHTTP(rec, r)
-		if rec.code != http.StatusOK {
-			return fmt.Errorf("request %d: %d %s", i, rec.code, rec.body)
+		if rec.Code != http.StatusOK {
+			return fmt.Errorf("request %d: %d %s", i, rec.Code, rec.Body)
 		}
-		prev = rec.body
+		prev = rec.Body
 	}
 	return nil
-}
-
-// recorder is a ResponseWriter reused by every request of handlerLoop, so
-// that the loop adds almost nothing to the handler's count.
-type recorder struct {
-	header http.Header
-	code   int
-	body   []byte
-}
-
-func (w *recorder) reset() {
-	if w.header == nil {
-		w.header = http.Header{}
-	}
-	clear(w.header)
-	w.code, w.body = 0, w.body[:0]
-}
-
-func (w *recorder) Header() http.Header { return w.header }
-
-func (w *recorder) WriteHeader(code int) {
-	if w.code == 0 {
-		w.code = code
-	}
-}
-
-func (w *recorder) Write(b []byte) (int, error) {
-	w.WriteHeader(http.StatusOK)
-	w.body = append(w.body, b...)
-	return len(b), nil
 }
 
 // instrClient sends the work over one keep-alive connection and checks
