@@ -31,7 +31,7 @@ const (
 )
 
 // listUsers: GET /admin/users?limit=&cursor= → {"users","next_cursor"}.
-func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, c caller) error {
+func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, _ caller) error {
 	limit, err := pageSize(r.URL.Query().Get("limit"), maxPageSize)
 	if err != nil {
 		return err
@@ -105,7 +105,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request, c caller) er
 }
 
 // getUser: GET /admin/users/{id}.
-func (s *Server) getUser(w http.ResponseWriter, r *http.Request, c caller) error {
+func (s *Server) getUser(w http.ResponseWriter, r *http.Request, _ caller) error {
 	id, err := userIDParam(r, "id")
 	if err != nil {
 		return err
@@ -175,7 +175,7 @@ type sessionJSON struct {
 }
 
 // userSessions: GET /admin/users/{id}/sessions.
-func (s *Server) userSessions(w http.ResponseWriter, r *http.Request, c caller) error {
+func (s *Server) userSessions(w http.ResponseWriter, r *http.Request, _ caller) error {
 	id, err := userIDParam(r, "id")
 	if err != nil {
 		return err

@@ -16,7 +16,7 @@ const maxAuditPageSize = 500
 
 // auditEvents: GET /admin/audit?limit=&cursor=&user=&event=&since=&until=
 // → {"events","next_cursor"}, newest first.
-func (s *Server) auditEvents(w http.ResponseWriter, r *http.Request, c caller) error {
+func (s *Server) auditEvents(w http.ResponseWriter, r *http.Request, _ caller) error {
 	f, err := auditFilter(r.URL.Query())
 	if err != nil {
 		return err

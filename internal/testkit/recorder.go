@@ -14,9 +14,6 @@ type Recorder struct {
 
 // Reset empties r for the next request.
 func (r *Recorder) Reset() {
-	if r.header == nil {
-		r.header = http.Header{}
-	}
 	clear(r.header)
 	r.Code, r.Body = 0, r.Body[:0]
 }
